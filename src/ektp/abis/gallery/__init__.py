@@ -1,0 +1,1 @@
+"""abis/gallery"""

@@ -1,0 +1,1 @@
+"""Users, roles, regions, login and API tokens."""

@@ -1,0 +1,44 @@
+"""Configuration, read from the environment (prefix ``EKTP_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EKTP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and galleries live.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty means a SQLite file ektp.sqlite3 inside data_dir.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("change-me-in-production-this-is-only-for-development"),
+        description="Signs session cookies, CSRF tokens and suket QR tokens.",
+    )
+    default_locale: str = "id"
+    session_max_age_seconds: int = 8 * 3600
+    api_token_ttl_seconds: int = 30 * 24 * 3600
+    max_request_body_bytes: int = 2 * 1024 * 1024
+    secure_cookies: bool = False
+    sql_echo: bool = False
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'ektp.sqlite3').as_posix()}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""ORM models: audit (owner fills in)."""

@@ -1,0 +1,1 @@
+"""ORM models: auth (owner fills in)."""

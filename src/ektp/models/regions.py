@@ -1,0 +1,1 @@
+"""ORM models: regions (owner fills in)."""
