@@ -1,16 +1,135 @@
-"""``ektp serve`` and ``ektp demo``."""
+"""``ektp serve`` and ``ektp demo``: the working system on one machine."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+
 import typer
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from ektp.auth.permissions import CENTRAL_ROLES, Role
+from ektp.cli.common import DatabaseOption, console, domain_errors_exit, settings_from_cli
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: Role
+    region_code: str | None
+    password: str
+
+
+def demo_accounts(province: str, regency: str) -> list[DemoAccount]:
+    """One account per role. Regional roles are scoped to the demo province's first regency."""
+    accounts = []
+    for role in Role:
+        region = None if role in CENTRAL_ROLES else (regency if role is Role.REGIONAL_OPERATOR else province)
+        accounts.append(DemoAccount(f"demo.{role.value}".replace("_", "-"), role, region, ""))
+    return accounts
+
+
+def _ensure_demo_users(engine: Engine, province: str) -> list[DemoAccount]:
+    from ektp.auth.permissions import SYSTEM
+    from ektp.auth.service import create_user, set_password
+    from ektp.db.session import unit_of_work
+    from ektp.models.auth import User
+    from ektp.models.regions import Region
+
+    created: list[DemoAccount] = []
+    with unit_of_work(engine) as session:
+        regency = session.scalars(
+            select(Region.code).where(Region.parent_code == province, Region.valid_to.is_(None)).order_by(Region.code)
+        ).first()
+        if regency is None:
+            raise typer.BadParameter(f"province {province} has no regencies loaded", param_hint="--province")
+        for account in demo_accounts(province, regency):
+            # A fresh random password each run: demo credentials are printed, never hard-coded.
+            password = secrets.token_urlsafe(9)
+            user = session.scalars(select(User).where(User.username == account.username)).first()
+            if user is None:
+                create_user(
+                    session,
+                    username=account.username,
+                    password=password,
+                    full_name=f"Demo {account.role.value.replace('_', ' ').title()}",
+                    role=account.role,
+                    region_code=account.region_code,
+                    actor=SYSTEM,
+                )
+            else:
+                set_password(session, user=user, password=password, actor=SYSTEM)
+            created.append(DemoAccount(account.username, account.role, account.region_code, password))
+    return created
 
 
 def register_serve_commands(app: typer.Typer) -> None:
     @app.command("serve")
-    def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = DatabaseOption) -> None:
         """Serve the web application and API."""
         import uvicorn
 
         from ektp.app import create_app
 
-        uvicorn.run(create_app(), host=host, port=port)
+        settings = settings_from_cli(database_url)
+        console.print(f"ektp serving on [bold]http://{host}:{port}/[/] (API docs at /api/v1/docs)")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+    @app.command("demo")
+    @domain_errors_exit
+    def demo(
+        province: str = typer.Option("32", help="Province whose population is generated."),
+        size: int = typer.Option(20_000, min=100, max=2_000_000, help="Residents to generate."),
+        seed: int = typer.Option(2017, help="Seed of the synthetic population."),
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web app when set up."),
+        database_url: str | None = DatabaseOption,
+    ) -> None:
+        """Set up a working system on SQLite: schema, regions, a synthetic population, one user per
+        role (credentials printed), then serve the web app on localhost."""
+        from ektp.db.engine import make_engine
+        from ektp.db.migrate import upgrade
+        from ektp.db.session import unit_of_work
+        from ektp.models.population import Resident
+        from ektp.regions.service import load_regions
+        from ektp.simulate.load import insert_population
+
+        settings = settings_from_cli(database_url)
+        console.rule("ektp demo")
+        console.print(f"database: [bold]{settings.database_url}[/]")
+        upgrade(settings.database_url)
+        console.print("schema: up to date")
+        engine = make_engine(settings.database_url)
+        try:
+            with unit_of_work(engine) as session:
+                report = load_regions(session, village_provinces=None)
+            console.print(f"regions: {report}")
+            with unit_of_work(engine) as session:
+                existing = session.scalar(
+                    select(func.count()).select_from(Resident).where(Resident.province_code == province)
+                )
+            if existing:
+                console.print(f"population: {existing:,} residents already in province {province}, kept")
+            else:
+                insert_population(engine, size=size, province=province, seed=seed)
+                console.print(f"population: {size:,} synthetic residents generated in province {province}")
+            accounts = _ensure_demo_users(engine, province)
+        finally:
+            engine.dispose()
+
+        table = Table(title="Demo accounts (passwords are new on every run)")
+        for column in ("username", "password", "role", "region"):
+            table.add_column(column)
+        for account in accounts:
+            table.add_row(account.username, account.password, account.role.value, account.region_code or "national")
+        console.print(table)
+        url = f"http://{host}:{port}/"
+        console.print(f"[bold green]ektp is ready:[/] {url}  (API: {url}api/v1/docs)")
+        if serve_after:
+            import uvicorn
+
+            from ektp.app import create_app
+
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
