@@ -69,7 +69,9 @@ class Region(Base):
     postal_code: Mapped[str | None] = mapped_column(String(5))
     #: First day the code was valid, where the source says so (``None``: before records began).
     valid_from: Mapped[dt.date | None]
-    #: Last day the code was valid; set for retired codes, ``None`` while current.
+    #: Day the code was retired, i.e. the first day it was no longer valid (validity is the half-open
+    #: interval ``[valid_from, valid_to)``, so a successor's ``valid_from`` equals this). ``None``
+    #: while current.
     valid_to: Mapped[dt.date | None]
     #: The code that replaced a retired one (itself possibly retired later: follow the chain).
     successor_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
@@ -79,6 +81,11 @@ class Region(Base):
     @property
     def is_historical(self) -> bool:
         return self.valid_to is not None
+
+    def valid_on(self, day: dt.date) -> bool:
+        """True if the code was in force on ``day`` (``[valid_from, valid_to)``)."""
+        started = self.valid_from is None or self.valid_from <= day
+        return started and (self.valid_to is None or day < self.valid_to)
 
     def __repr__(self) -> str:
         flag = " historical" if self.valid_to is not None else ""
