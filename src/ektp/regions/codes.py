@@ -22,7 +22,7 @@ SEGMENT_WIDTHS: Final = (2, 2, 2, 4)
 UNDOTTED_LENGTHS: Final = {2: 1, 4: 2, 6: 3, 10: 4}
 
 _DIGITS = re.compile(r"[0-9]+")
-_DOTTED = re.compile(r"[0-9]+(\.[0-9]+)*")
+_DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
 
 #: Regency segments 01–69 are kabupaten (regencies), 71–99 kota (cities) (BRIEF §2).
 FIRST_CITY_REGENCY: Final = 71
@@ -51,7 +51,7 @@ def normalise_region_code(raw: str, *, field: str = REGION_CODE_FIELD) -> str:
     if not text:
         raise invalid(field, "required", "a region code is required")
     if "." in text:
-        if not _DOTTED.fullmatch(text):
+        if not _DIGITS_AND_DOTS.fullmatch(text):
             raise invalid(
                 field, "digits_only", f"region code {raw!r} may contain only digits and dots (e.g. 32.04.01)"
             )

@@ -31,6 +31,10 @@ LOAD_COLUMNS: tuple[str, ...] = (
 
 RowTuple = tuple[Any, ...]
 
+#: Words that open regency/city names ("Kabupaten Bandung", "Kota Administrasi Jakarta Pusat"),
+#: in their search form; a search ranks a name as if they were not there.
+KIND_PREFIXES: tuple[str, ...] = ("KABUPATEN", "KABUPATEN ADMINISTRASI", "KOTA", "KOTA ADMINISTRASI")
+
 
 def regions_table() -> Table:
     return cast(Table, Region.__table__)
@@ -114,13 +118,15 @@ def search(
 ) -> list[Region]:
     """Regions whose ``name_search`` contains ``normalised_query`` (upper-case ASCII letters,
     digits and single spaces only, so it needs no LIKE escaping), best first: exact name, then
-    name prefix, then a word of the name starting with it, then anywhere; larger regions before
-    smaller ones; then by name and code."""
+    name prefix (both also after a leading "Kabupaten"/"Kota"), then a word of the name starting
+    with it, then anywhere; larger regions before smaller ones; then by name and code."""
     q = normalised_query
     name = Region.name_search
+    # "Kabupaten Bandung" is an exact hit for "bandung": the kind word is not part of the name.
+    as_named = [q, *(f"{prefix} {q}" for prefix in KIND_PREFIXES)]
     rank = case(
-        (name == q, 0),
-        (name.like(f"{q}%"), 1),
+        (name.in_(as_named), 0),
+        (or_(*(name.like(f"{form}%") for form in as_named)), 1),
         (name.like(f"% {q}%"), 2),
         else_=3,
     )
