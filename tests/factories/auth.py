@@ -1,5 +1,9 @@
 """Typed factories for users, tokens and logins in tests.
 
+Each factory commits what it made. With the ``session`` fixture a commit only releases a
+savepoint (everything is still rolled back after the test), but it keeps the user and token
+alive when a request under test fails and rolls back its own work.
+
 Importing this module switches password hashing to a cheap argon2 setting for the test process
 (production strength costs about half a second per hash here)."""
 
@@ -42,7 +46,7 @@ def make_user(
         region_code = None
     if username is None:
         username = f"{role.value.replace('_', '-')}.{next(_counter)}"
-    return create_user(
+    user = create_user(
         session,
         username=username,
         password=password,
@@ -51,6 +55,8 @@ def make_user(
         region_code=region_code,
         actor=SYSTEM,
     )
+    session.commit()
+    return user
 
 
 def auth_headers(session: Session, role: Role, region_code: str | None = None) -> dict[str, str]:
@@ -60,6 +66,7 @@ def auth_headers(session: Session, role: Role, region_code: str | None = None) -
         region_code = DEFAULT_REGION
     user = make_user(session, role=role, region_code=region_code)
     _, secret = create_api_token(session, user=user, name="test", ttl=dt.timedelta(hours=1))
+    session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -84,4 +91,5 @@ def web_login(session: Session, settings: Settings, role: Role, region_code: str
     web_session, token = start_web_session(
         session, user=user, ttl=dt.timedelta(seconds=settings.session_max_age_seconds)
     )
+    session.commit()
     return WebLogin(user=user, session_token=token, csrf_token=csrf_token_for(web_session, settings))

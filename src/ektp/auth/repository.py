@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ektp.auth.permissions import Role
@@ -70,21 +70,21 @@ def get_web_session(session: Session, session_id: str) -> WebSession | None:
 
 def revoke_web_sessions(session: Session, *, user_id: int, at: dt.datetime) -> int:
     """Ends every open web session of a user; returns how many."""
-    result = session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=at)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    open_sessions = session.scalars(
+        select(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+    ).all()
+    for web_session in open_sessions:
+        web_session.revoked_at = at
+    session.flush()
+    return len(open_sessions)
 
 
 def revoke_api_tokens(session: Session, *, user_id: int, at: dt.datetime) -> int:
     """Revokes every live API token of a user; returns how many."""
-    result = session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=at)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        token.revoked_at = at
+    session.flush()
+    return len(live)

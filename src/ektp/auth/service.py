@@ -506,6 +506,13 @@ def revoke_api_token(session: Session, *, token: ApiToken, actor: Principal) -> 
     return token
 
 
+def get_api_token(session: Session, *, token_id: int) -> ApiToken:
+    token = repo.get_api_token(session, token_id)
+    if token is None:
+        raise NotFound(f"no API token with id {token_id}")
+    return token
+
+
 def list_api_tokens(session: Session, *, user: User) -> list[ApiToken]:
     return repo.list_api_tokens(session, user_id=user.id)
 
