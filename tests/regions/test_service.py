@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -378,3 +379,33 @@ class TestReload:
             with pytest.raises(ValidationFailed) as exc:
                 load_regions(session, village_provinces=provinces)
             assert _problem(exc) == ("village_provinces", rule)
+
+
+class TestQueryCounts:
+    @staticmethod
+    def _count(session: Session, action: Callable[[], object]) -> int:
+        from sqlalchemy import event
+
+        statements: list[str] = []
+
+        def record(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        bind = session.connection()
+        event.listen(bind, "before_cursor_execute", record)
+        try:
+            action()
+        finally:
+            event.remove(bind, "before_cursor_execute", record)
+        return len(statements)
+
+    def test_list_and_search_use_a_fixed_number_of_queries(self, session: Session) -> None:
+        session.expire_all()
+        assert self._count(session, lambda: list_children(session, None)) == 1
+        assert self._count(session, lambda: list_children(session, "32.04")) == 2
+        assert self._count(session, lambda: search_regions(session, "bandung", limit=50)) == 1
+        assert self._count(session, lambda: search_regions(session, "su", parent="32.04", limit=50)) == 2
+
+    def test_resolving_a_historical_code_takes_two_queries(self, session: Session) -> None:
+        session.expire_all()
+        assert self._count(session, lambda: resolve_region(session, "91.01")) == 2

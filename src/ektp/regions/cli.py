@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,7 +75,7 @@ def load(
 
 def _describe(region: Region) -> str:
     flag = f" [yellow](historical, retired {region.valid_to})[/]" if region.valid_to is not None else ""
-    return f"[bold]{region.code}[/] {region.name} — {region.kind}{flag}"
+    return f"[bold]{region.code}[/] {escape(region.name)} — {region.kind}{flag}"
 
 
 @app.command("show")
@@ -88,7 +89,7 @@ def show(
         resolution = service.resolve_region(session, code)
         region = resolution.region
         console.print(_describe(region))
-        console.print(f"source: {region.source}")
+        console.print(f"source: {escape(region.source)}")
         if region.postal_code:
             console.print(f"kode pos: {region.postal_code}")
         if resolution.inferred:
@@ -100,7 +101,7 @@ def show(
             parent_code: str | None = region.parent_code
             while parent_code is not None:
                 parent = service.get_region(session, parent_code)
-                chain.append(f"{parent.code} {parent.name}")
+                chain.append(f"{parent.code} {escape(parent.name)}")
                 parent_code = parent.parent_code
             console.print("in: " + " › ".join(chain))
         if not resolution.inferred:
@@ -108,7 +109,7 @@ def show(
             if children:
                 console.print(f"{len(children)} children:")
                 for child in children:
-                    console.print(f"  {child.code} {child.name}")
+                    console.print(f"  {child.code} {escape(child.name)}")
 
 
 @app.command("search")
@@ -127,7 +128,7 @@ def search(
             session, query, level=level, parent=parent, limit=limit, include_historical=include_historical
         )
     if not regions:
-        console.print(f"no region matches {query!r}")
+        console.print(f"no region matches {escape(repr(query))}")
         return
     table = Table()
     for column in ("code", "name", "kind", "parent", "status"):

@@ -53,7 +53,7 @@ def normalise_region_code(raw: str, *, field: str = REGION_CODE_FIELD) -> str:
     if "." in text:
         if not _DIGITS_AND_DOTS.fullmatch(text):
             raise invalid(
-                field, "digits_only", f"region code {raw!r} may contain only digits and dots (e.g. 32.04.01)"
+                field, "digits_only", f"region code {raw!r} may contain only digits and dots (e.g. 32.04.05)"
             )
         segments = text.split(".")
         if len(segments) > len(SEGMENT_WIDTHS) or any(
@@ -66,7 +66,7 @@ def normalise_region_code(raw: str, *, field: str = REGION_CODE_FIELD) -> str:
             )
     else:
         if not _DIGITS.fullmatch(text):
-            raise invalid(field, "digits_only", f"region code {raw!r} may contain only digits (e.g. 320401)")
+            raise invalid(field, "digits_only", f"region code {raw!r} may contain only digits (e.g. 320405)")
         if len(text) not in UNDOTTED_LENGTHS:
             raise invalid(
                 field,
