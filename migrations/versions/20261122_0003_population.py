@@ -44,6 +44,10 @@ _REISSUE_STATUS = ("OPEN", "CONSUMED", "CANCELLED")
 _NOW = sa.text("CURRENT_TIMESTAMP")
 
 
+# CHECK names go through op.f(): the metadata's naming convention ("ck_%(table_name)s_%(constraint_name)s")
+# would otherwise prefix them a second time.
+
+
 def _in(column: str, codes: tuple[str, ...]) -> str:
     return f"{column} IN (" + ", ".join(f"'{c}'" for c in codes) + ")"
 
@@ -61,8 +65,8 @@ def upgrade() -> None:
         sa.Column("rw", sa.String(length=3), nullable=False),
         sa.Column("village_code", sa.String(length=13), nullable=False),
         sa.Column("created_at", UtcDateTime(), server_default=_NOW, nullable=False),
-        sa.CheckConstraint("length(kk_number) = 16", name="ck_families_kk_number_length"),
-        sa.CheckConstraint("length(rt) = 3 AND length(rw) = 3", name="ck_families_rt_rw_length"),
+        sa.CheckConstraint("length(kk_number) = 16", name=op.f("ck_families_kk_number_length")),
+        sa.CheckConstraint("length(rt) = 3 AND length(rw) = 3", name=op.f("ck_families_rt_rw_length")),
         sa.ForeignKeyConstraint(["village_code"], ["regions.code"], name="fk_families_village_code_regions"),
         sa.PrimaryKeyConstraint("id", name="pk_families"),
         sa.UniqueConstraint("kk_number", name="uq_families_kk_number"),
@@ -100,22 +104,22 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime(), server_default=_NOW, nullable=False),
         sa.Column("updated_at", UtcDateTime(), server_default=_NOW, nullable=False),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.CheckConstraint("length(nik) = 16", name="ck_residents_nik_length"),
-        sa.CheckConstraint(_in("sex", _SEX), name="ck_residents_sex_known"),
-        sa.CheckConstraint(_in("religion", _RELIGION), name="ck_residents_religion_known"),
-        sa.CheckConstraint(_in("marital_status", _MARITAL), name="ck_residents_marital_status_known"),
-        sa.CheckConstraint(_in("blood_type", _BLOOD), name="ck_residents_blood_type_known"),
-        sa.CheckConstraint(_in("citizenship", _CITIZENSHIP), name="ck_residents_citizenship_known"),
+        sa.CheckConstraint("length(nik) = 16", name=op.f("ck_residents_nik_length")),
+        sa.CheckConstraint(_in("sex", _SEX), name=op.f("ck_residents_sex_known")),
+        sa.CheckConstraint(_in("religion", _RELIGION), name=op.f("ck_residents_religion_known")),
+        sa.CheckConstraint(_in("marital_status", _MARITAL), name=op.f("ck_residents_marital_status_known")),
+        sa.CheckConstraint(_in("blood_type", _BLOOD), name=op.f("ck_residents_blood_type_known")),
+        sa.CheckConstraint(_in("citizenship", _CITIZENSHIP), name=op.f("ck_residents_citizenship_known")),
         sa.CheckConstraint(
             "(citizenship = 'WNI' AND permit_expiry IS NULL) OR (citizenship = 'WNA' AND permit_expiry IS NOT NULL)",
-            name="ck_residents_permit_for_foreigners",
+            name=op.f("ck_residents_permit_for_foreigners"),
         ),
-        sa.CheckConstraint(_in("life_status", _LIFE_STATUS), name="ck_residents_life_status_known"),
+        sa.CheckConstraint(_in("life_status", _LIFE_STATUS), name=op.f("ck_residents_life_status_known")),
         sa.CheckConstraint(
             "(life_status = 'ALIVE' AND death_date IS NULL) OR (life_status = 'DEAD' AND death_date IS NOT NULL)",
-            name="ck_residents_death_date_when_dead",
+            name=op.f("ck_residents_death_date_when_dead"),
         ),
-        sa.CheckConstraint("length(rt) = 3 AND length(rw) = 3", name="ck_residents_rt_rw_length"),
+        sa.CheckConstraint("length(rt) = 3 AND length(rw) = 3", name=op.f("ck_residents_rt_rw_length")),
         sa.ForeignKeyConstraint(["family_id"], ["families.id"], name="fk_residents_family_id_families"),
         sa.ForeignKeyConstraint(["village_code"], ["regions.code"], name="fk_residents_village_code_regions"),
         sa.PrimaryKeyConstraint("id", name="pk_residents"),
@@ -138,9 +142,9 @@ def upgrade() -> None:
         sa.Column("relation", sa.String(length=16), nullable=False),
         sa.Column("joined_on", sa.Date(), nullable=False),
         sa.Column("left_on", sa.Date(), nullable=True),
-        sa.CheckConstraint(_in("relation", _RELATION), name="ck_family_members_relation_known"),
+        sa.CheckConstraint(_in("relation", _RELATION), name=op.f("ck_family_members_relation_known")),
         sa.CheckConstraint(
-            "left_on IS NULL OR left_on >= joined_on", name="ck_family_members_left_after_joined"
+            "left_on IS NULL OR left_on >= joined_on", name=op.f("ck_family_members_left_after_joined")
         ),
         sa.ForeignKeyConstraint(["family_id"], ["families.id"], name="fk_family_members_family_id_families"),
         sa.ForeignKeyConstraint(
@@ -167,7 +171,7 @@ def upgrade() -> None:
         sa.Column("details", sa.Text(), nullable=False),
         sa.Column("recorded_at", UtcDateTime(), server_default=_NOW, nullable=False),
         sa.Column("recorded_by", sa.String(length=100), nullable=False),
-        sa.CheckConstraint(_in("kind", _EVENT_KIND), name="ck_life_events_kind_known"),
+        sa.CheckConstraint(_in("kind", _EVENT_KIND), name=op.f("ck_life_events_kind_known")),
         sa.ForeignKeyConstraint(
             ["resident_id"], ["residents.id"], name="fk_life_events_resident_id_residents"
         ),
@@ -185,9 +189,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("life_event_id", sa.Integer(), nullable=True),
         sa.Column("created_at", UtcDateTime(), server_default=_NOW, nullable=False),
-        sa.CheckConstraint(_in("reason", _KK_REASON), name="ck_kk_number_history_reason_known"),
+        sa.CheckConstraint(_in("reason", _KK_REASON), name=op.f("ck_kk_number_history_reason_known")),
         sa.CheckConstraint(
-            "valid_to IS NULL OR valid_to >= valid_from", name="ck_kk_number_history_valid_order"
+            "valid_to IS NULL OR valid_to >= valid_from", name=op.f("ck_kk_number_history_valid_order")
         ),
         sa.ForeignKeyConstraint(
             ["family_id"], ["families.id"], name="fk_kk_number_history_family_id_families"
@@ -209,8 +213,8 @@ def upgrade() -> None:
         sa.Column("raised_at", UtcDateTime(), server_default=_NOW, nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("closed_at", UtcDateTime(), nullable=True),
-        sa.CheckConstraint(_in("reason", _REISSUE_REASON), name="ck_reissue_needs_reason_known"),
-        sa.CheckConstraint(_in("status", _REISSUE_STATUS), name="ck_reissue_needs_status_known"),
+        sa.CheckConstraint(_in("reason", _REISSUE_REASON), name=op.f("ck_reissue_needs_reason_known")),
+        sa.CheckConstraint(_in("status", _REISSUE_STATUS), name=op.f("ck_reissue_needs_status_known")),
         sa.ForeignKeyConstraint(
             ["raised_by_event_id"], ["life_events.id"], name="fk_reissue_needs_raised_by_event_id_life_events"
         ),

@@ -51,6 +51,7 @@ from ektp.population.service import (
     join_family,
     leave_family,
     new_kk_edition,
+    normalise_rt_rw,
     raise_reissue_need,
     record_event,
     require_permission,
@@ -565,6 +566,16 @@ def move(
         )
     _check_event_date(on, today, resident)
     _require_alive(resident, "nik")
+    street = street.strip() if isinstance(street, str) else ""
+    if not street:
+        raise invalid("street", "required", "give the street address at the destination")
+    rt = normalise_rt_rw(rt, field_name="rt")
+    rw = normalise_rt_rw(rw, field_name="rw")
+    if relation is not None:
+        try:
+            relation = FamilyRelation(relation)
+        except ValueError as exc:
+            raise invalid("relation", "code", f"unknown family relation {relation!r}") from exc
     membership = repository.active_membership(session, resident.id)
     family = repository.get_family(session, membership.family_id) if membership is not None else None
     members = repository.active_members(session, family.id) if family is not None else []

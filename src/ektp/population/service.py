@@ -295,6 +295,14 @@ def insert_resident(session: Session, resident: Resident) -> None:
         raise Conflict(message, [FieldProblem("nik", "unique", message)]) from exc
 
 
+def normalise_rt_rw(value: str, *, field_name: str) -> str:
+    """RT/RW as printed: three digits ("5" → "005"); anything else is a ValidationFailed."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 3):
+        raise invalid(field_name, "rt_rw_format", f"{field_name} must be 1–3 digits, got {value!r}")
+    return text.zfill(3)
+
+
 def set_address(resident: Resident, *, village_code: str, street: str, rt: str, rw: str) -> None:
     """The address and its denormalised region codes, always together."""
     province, regency, district = region_parts(village_code)
