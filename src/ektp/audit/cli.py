@@ -59,7 +59,7 @@ def tail(
         rows = latest(session, limit=n)
         table = Table(title=f"last {len(rows)} audit rows")
         for column in ("id", "recorded (UTC)", "actor", "role", "region", "action", "entity", "hash"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(
                 str(row.id),

@@ -89,7 +89,7 @@ def list_(
         users = repository.list_users(session, role=role, within_region=region, limit=limit)
         table = Table(title=f"{len(users)} users")
         for column in ("id", "username", "full name", "role", "region", "active", "last login"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for user in users:
             table.add_row(
                 str(user.id),
