@@ -14,6 +14,12 @@ from ektp.auth.permissions import Role
 from ektp.config import Settings
 from tests.factories.auth import WebLogin, web_login
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers this marker itself; runs without xdist (-p no:xdist) need it too.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests in one xdist worker")
+
+
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
 LoginAs = Callable[..., WebLogin]

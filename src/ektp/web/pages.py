@@ -56,7 +56,7 @@ from fastapi.staticfiles import StaticFiles
 from ektp.auth.permissions import Permission, Principal
 
 #: The shell's own page modules, included before any domain's.
-CORE_PAGE_MODULES: tuple[str, ...] = ("ektp.web.account", "ektp.web.home")
+CORE_PAGE_MODULES: tuple[str, ...] = ("ektp.web.account", "ektp.web.home", "ektp.web.residents")
 
 
 @dataclass(frozen=True)
