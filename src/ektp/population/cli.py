@@ -69,7 +69,9 @@ def search(
             region_code=region,
             page=PageParams(page=page, size=size),
         )
-    table = Table("NIK", "name", "born", "sex", "village", "status")
+    table = Table()
+    for column in ("NIK", "name", "born", "sex", "village", "status"):
+        table.add_column(column, no_wrap=column != "name")
     for item in result.items:
         table.add_row(
             item.nik,
