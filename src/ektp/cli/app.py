@@ -24,6 +24,7 @@ def build_app() -> typer.Typer:
 
     app.add_typer(db_app, name="db")
 
+    from ektp.abis.cli import app as abis_app
     from ektp.audit.cli import app as audit_app
     from ektp.auth.cli import app as users_app
     from ektp.population.cli import app as population_app
@@ -36,5 +37,6 @@ def build_app() -> typer.Typer:
     app.add_typer(audit_app, name="audit")
     app.add_typer(population_app, name="residents")
     app.add_typer(simulate_app, name="simulate")
+    app.add_typer(abis_app, name="abis")
     register_serve_commands(app)
     return app
