@@ -156,7 +156,7 @@ def build_target(name: str) -> tuple[Callable[[bytes], None], list[bytes], type[
 # --------------------------------------------------------------------------------------------
 
 
-def run_atheris(name: str, runs: int, artifacts: Path) -> None:
+def run_atheris(name: str, runs: int, artifacts: Path, corpus_dir: Path) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["ektp.abis.formats"]):
@@ -166,7 +166,7 @@ def run_atheris(name: str, runs: int, artifacts: Path) -> None:
         with contextlib.suppress(format_error):
             harness(data)
 
-    corpus_dir = Path(tempfile.mkdtemp(prefix=f"ektp-fuzz-{name}-"))
+    corpus_dir.mkdir(parents=True, exist_ok=True)
     for i, seed in enumerate(corpus):
         (corpus_dir / f"seed-{i}").write_bytes(seed)
     max_len = max(4096, 2 * max(len(seed) for seed in corpus))
@@ -256,24 +256,12 @@ def run_target(name: str, engine: str, runs: int, artifacts: Path) -> dict[str, 
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parent.parent / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            name,
-            "--engine",
-            engine,
-            "--runs",
-            str(runs),
-            "--artifacts",
-            str(artifacts),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(
+        prefix=f"ektp-fuzz-{name}-"
+    ) as corpus:  # libFuzzer grows it; dropped after
+        command = [sys.executable, __file__, "--child", name, "--engine", engine, "--runs", str(runs)]
+        command += ["--artifacts", str(artifacts), "--corpus", corpus]
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
     log = proc.stdout + proc.stderr
     executed = re.findall(r"stat::number_of_executed_units: (\d+)", log)
@@ -307,6 +295,7 @@ def main() -> int:
     parser.add_argument("--engine", choices=("auto", "atheris", "mutation"), default="auto")
     parser.add_argument("--artifacts", type=Path, default=Path(tempfile.gettempdir()) / "ektp-fuzz-artifacts")
     parser.add_argument("--child", choices=TARGETS, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     engine = args.engine
@@ -314,7 +303,8 @@ def main() -> int:
         engine = "atheris" if atheris_available() else "mutation"
     if args.child:
         if engine == "atheris":
-            run_atheris(args.child, args.runs, args.artifacts)
+            corpus = args.corpus or Path(tempfile.mkdtemp(prefix=f"ektp-fuzz-{args.child}-"))
+            run_atheris(args.child, args.runs, args.artifacts, corpus)
         else:
             run_mutation(args.child, args.runs, args.artifacts)
         return 0
