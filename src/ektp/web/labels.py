@@ -210,9 +210,8 @@ def problems_from_pydantic(error: ValidationError) -> list[FieldProblem]:
         location = [str(part) for part in item.get("loc", ())]
         field_name = location[0] if location else "_form"
         kind = str(item.get("type", "invalid"))
-        problems.append(
-            FieldProblem(field_name, _PYDANTIC_RULES.get(kind, kind), str(item.get("msg", "invalid")))
-        )
+        rule = "required" if item.get("input") == "" else _PYDANTIC_RULES.get(kind, kind)
+        problems.append(FieldProblem(field_name, rule, str(item.get("msg", "invalid"))))
     return problems
 
 
