@@ -1,9 +1,11 @@
 """Users, API tokens, web sessions and the hash-chained audit trail.
 
 The audit trail is append-only: triggers refuse UPDATE and DELETE of ``audit_log`` rows (and
-TRUNCATE on PostgreSQL). Only the table's owner or a superuser can disable them, so the
-application should run as a role that does not own the tables; anything that does get past them
-is caught by ``ektp audit verify`` (hash chain).
+TRUNCATE on PostgreSQL). On PostgreSQL only the table's owner or a superuser can disable them
+(``ALTER TABLE ... DISABLE TRIGGER`` or ``session_replication_role``), so in production the
+application should connect as a role that does not own the tables. On SQLite anyone who can
+write the database file can drop them: there they guard against mistakes, not against an
+attacker. Either way, altering or removing a row is caught by ``ektp audit verify`` (hash chain).
 
 Note for later migrations: an SQLite batch operation on ``audit_log`` recreates the table and
 drops its triggers; such a migration must recreate them (``_create_sqlite_triggers``).

@@ -62,6 +62,16 @@ class TestTokenEndpoint:
         session.refresh(user)
         assert user.failed_logins == 1
 
+    def test_lock_out_survives_the_failed_requests(self, client: TestClient, session: Session) -> None:
+        user = make_user(session, username="siti")
+        for _ in range(service.MAX_FAILED_LOGINS):
+            wrong = client.post(f"{API}/auth/token", json={"username": "siti", "password": "wrong-password"})
+            assert wrong.status_code == 401
+        right = client.post(f"{API}/auth/token", json={"username": "siti", "password": DEFAULT_PASSWORD})
+        assert right.status_code == 401
+        session.refresh(user)
+        assert user.locked_until is not None
+
     def test_unknown_user_gets_the_same_answer(self, client: TestClient) -> None:
         response = client.post(f"{API}/auth/token", json={"username": "nobody", "password": "whatever-pw"})
         assert response.status_code == 401
@@ -93,8 +103,13 @@ class TestBearerAuthentication:
         response = client.get(f"{API}/auth/me", headers={"Authorization": authorization})
         assert response.status_code == 401
 
-    def test_no_credentials_is_401(self, client: TestClient) -> None:
-        assert client.get(f"{API}/auth/me").status_code == 401
+    @pytest.mark.parametrize(
+        ("method", "path"), [("GET", "/auth/me"), ("POST", "/auth/logout"), ("POST", "/auth/password")]
+    )
+    def test_no_credentials_is_401(self, client: TestClient, method: str, path: str) -> None:
+        response = client.request(method, API + path)
+        assert response.status_code == 401
+        assert response.json()["error"] == "not_authenticated"
 
     def test_logout_revokes_the_calling_token_only(self, client: TestClient, session: Session) -> None:
         user = make_user(session)

@@ -212,6 +212,9 @@ class TestAuthenticate:
             with pytest.raises(NotAuthenticated):
                 service.authenticate(session, username="siti", password="wrong-password", now=start)
         assert user.locked_until == start + dt.timedelta(minutes=15)
+        lock = history(session, entity_type="user", entity_id=str(user.id))[-1]
+        assert lock.action == "user.lock"
+        assert lock.actor_username == "system"
         with pytest.raises(NotAuthenticated) as exc:
             service.authenticate(
                 session, username="siti", password=DEFAULT_PASSWORD, now=start + dt.timedelta(minutes=14)
@@ -359,6 +362,10 @@ class TestWebSessions:
         with pytest.raises(NotAuthenticated):
             service.principal_for_web_session(session, token)
         assert not service.end_web_session(session, session_token=token)
+        entries = history(session, entity_type="user", entity_id=str(user.id))
+        assert [e.action for e in entries] == ["user.create", "user.login", "user.logout"]
+        assert entries[1].actor_username == user.username
+        assert token not in (entries[1].after_json or "")
 
     def test_expired_session_is_refused(self, session: Session) -> None:
         user = make_user(session)

@@ -9,7 +9,7 @@ there is only ever one writer. The row's id is "head + 1", taken under that lock
 Tampering: triggers refuse UPDATE and DELETE on ``audit_log`` (PostgreSQL also TRUNCATE). Getting
 round them needs rights over the table itself (its owner or a superuser, to disable the trigger
 or set ``session_replication_role``); the application should therefore run as a database role
-that does not own the tables. Anyone who does get round them still cannot alter or remove a row
+that does not own the tables. On SQLite whoever can write the file can drop the triggers. Anyone who does get round them still cannot alter or remove a row
 without ``verify_chain`` reporting the first row where the chain breaks. Removing rows at the very
 end of the chain cannot be seen from the chain alone: keep the head hash that ``ektp audit verify``
 prints somewhere else (a ticket, a signed report) to detect that too."""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ektp.audit.service import record, snapshot
 from ektp.auth import passwords
 from ektp.auth import repository as repo
-from ektp.auth.permissions import CENTRAL_ROLES, Principal, Role
+from ektp.auth.permissions import CENTRAL_ROLES, SYSTEM, Principal, Role
 from ektp.config import Settings
 from ektp.kit.errors import (
     Conflict,
@@ -434,6 +434,19 @@ def authenticate(session: Session, *, username: str, password: str, now: dt.date
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
+            session.flush()
+            record(
+                session,
+                actor=SYSTEM,
+                action="user.lock",
+                entity_type="user",
+                entity_id=str(user.id),
+                before=None,
+                after={
+                    "locked_until": user.locked_until,
+                    "reason": f"{MAX_FAILED_LOGINS} failed logins in a row",
+                },
+            )
         session.flush()
         raise NotAuthenticated(LOGIN_FAILED_MESSAGE)
     if not user.is_active:
@@ -544,7 +557,7 @@ def principal_for_bearer(session: Session, token: str) -> Principal:
 
 def start_web_session(session: Session, *, user: User, ttl: dt.timedelta) -> tuple[WebSession, str]:
     """A server-side session for a browser; returns the row and the cookie token (only its
-    SHA-256 is stored)."""
+    SHA-256 is stored). Audited as ``user.login`` (``user.logout`` when it ends)."""
     if ttl <= dt.timedelta(0):
         raise invalid("ttl", "positive", "session lifetime must be positive")
     if not user.is_active:
@@ -560,6 +573,15 @@ def start_web_session(session: Session, *, user: User, ttl: dt.timedelta) -> tup
     )
     session.add(web_session)
     session.flush()
+    record(
+        session,
+        actor=principal_of(user),
+        action="user.login",
+        entity_type="user",
+        entity_id=str(user.id),
+        before=None,
+        after={"web_session_created_at": now, "web_session_expires_at": web_session.expires_at},
+    )
     return web_session, token
 
 
@@ -570,6 +592,16 @@ def end_web_session(session: Session, *, session_token: str) -> bool:
         return False
     web_session.revoked_at = utcnow()
     session.flush()
+    user = get_user(session, user_id=web_session.user_id)
+    record(
+        session,
+        actor=principal_of(user),
+        action="user.logout",
+        entity_type="user",
+        entity_id=str(user.id),
+        before=None,
+        after={"web_session_created_at": web_session.created_at},
+    )
     return True
 
 
