@@ -165,3 +165,9 @@ class TestFormatting:
     def test_templates_escape_values(self) -> None:
         rendered = environment("id").from_string("{{ v }}").render(v="<script>x</script>")
         assert rendered == "&lt;script&gt;x&lt;/script&gt;"
+
+
+class TestCatalogueCommand:
+    def test_unknown_command_prints_usage(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert i18n.main(["translate"]) == 2
+        assert "usage: python -m ektp.web.i18n update|compile" in capsys.readouterr().err

@@ -153,3 +153,17 @@ class TestQueryCounts:
         assert one.status_code == many.status_code == 200
         assert len(statements) == few, "twenty rows cost no more queries than one"
         assert few <= 12
+
+
+class TestPageHeaders:
+    def test_pages_forbid_framing_and_foreign_scripts(self, client: TestClient) -> None:
+        response = client.get("/login", headers=HTML)
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src 'self'" in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+
+    def test_error_pages_carry_them_too(self, client: TestClient) -> None:
+        response = client.get("/no-such-page", headers=HTML)
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -7,23 +7,26 @@ translations and ``locales/en/LC_MESSAGES/messages.po`` the English ones (usuall
 
 Adding a translated string:
 
-* in a template: ``{{ _("Search residents") }}`` or ``{% trans %}...{% endtrans %}``;
+* in a template: ``{{ _("Search residents") }}`` (``{{ _("Hello, %(name)s", name=x) }}`` with
+  a placeholder); ``{% trans %}...{% endtrans %}`` works too;
 * in Python, translated at once: ``page.gettext("Saved.")``; declared now and translated when
   rendered (labels of navigation items, code lists): ``N_("Residents")``, then ``_(label)`` in
   the template;
-* then, from ``src/ektp``::
+* then ``.venv/bin/python -m ektp.web.i18n update`` (extracts every marked string with
+  ``web/babel.cfg``, merges both ``messages.po``, copies new msgids into the English catalogue
+  and lists what still lacks an Indonesian translation); write those ``msgstr`` in
+  ``locales/id/LC_MESSAGES/messages.po``; then ``.venv/bin/python -m ektp.web.i18n compile``
+  and commit the ``.po`` and ``.mo`` files.
 
-      ../../.venv/bin/pybabel extract -F web/babel.cfg -k N_ -o web/locales/messages.pot .
-      ../../.venv/bin/pybabel update -i web/locales/messages.pot -d web/locales -D messages --no-fuzzy-matching
-      # translate the new entries in both messages.po files, then:
-      ../../.venv/bin/pybabel compile -d web/locales -D messages
-
-  ``tests/web/test_i18n.py`` fails while a string lacks a translation or a ``.mo`` file is stale.
+``tests/web/test_i18n.py`` fails while a string lacks a translation or a ``.mo`` file is stale.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -133,3 +136,92 @@ def _zone() -> dt.tzinfo:
 @cache
 def locale_object(locale: str) -> Locale:
     return Locale.parse(locale)
+
+
+# --------------------------------------------------------------------------- catalogue upkeep
+
+#: ``src/ektp``: the extraction root (``web/babel.cfg`` patterns are relative to it).
+PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]
+
+
+def _pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "--quiet", *args])  # type: ignore[no-untyped-call]
+
+
+def _po_path(locale: str) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def update_catalogues() -> dict[str, list[str]]:
+    """Extracts the marked strings and merges them into every catalogue (obsolete entries are
+    dropped); English msgstrs are filled from their msgids. Returns the untranslated msgids of
+    each locale."""
+    from babel.messages.pofile import read_po, write_po
+
+    from ektp import __version__
+
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(PACKAGE_DIR):
+        template = str(Path(scratch) / f"{DOMAIN}.pot")
+        _pybabel(
+            "extract", "-F", "web/babel.cfg", "--no-wrap", "--sort-by-file",
+            "--project", "ektp", "--version", __version__, "--copyright-holder", "ektp contributors",
+            "-o", template, ".",
+        )  # fmt: skip
+        for locale in SUPPORTED_LOCALES:
+            command = "update" if _po_path(locale).exists() else "init"
+            extra = ["--no-fuzzy-matching", "--ignore-obsolete"] if command == "update" else []
+            _pybabel(
+                command,
+                "-i",
+                template,
+                "-d",
+                str(LOCALES_DIR),
+                "-D",
+                DOMAIN,
+                "-l",
+                locale,
+                "--no-wrap",
+                *extra,
+            )
+    missing: dict[str, list[str]] = {}
+    for locale in SUPPORTED_LOCALES:
+        with _po_path(locale).open("rb") as source:
+            catalog = read_po(source, locale=locale)
+        for message in catalog:
+            if not message.id:
+                continue
+            if locale == "en" and not message.string:
+                message.string = message.id
+            if not message.string or (isinstance(message.string, tuple) and not all(message.string)):
+                missing.setdefault(locale, []).append(str(message.id))
+        with _po_path(locale).open("wb") as target:
+            write_po(target, catalog, width=0, sort_by_file=True, ignore_obsolete=True)
+    return missing
+
+
+def compile_catalogues() -> None:
+    """Compiles every ``messages.po`` into its ``messages.mo``."""
+    _pybabel("compile", "-d", str(LOCALES_DIR), "-D", DOMAIN)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ektp.web.i18n update|compile``."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["update"]:
+        missing = update_catalogues()
+        for locale, msgids in missing.items():
+            print(f"{locale}: {len(msgids)} untranslated", file=sys.stderr)
+            for msgid in msgids:
+                print(f"  {msgid!r}", file=sys.stderr)
+        return 1 if missing else 0
+    if args == ["compile"]:
+        compile_catalogues()
+        return 0
+    print("usage: python -m ektp.web.i18n update|compile", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
