@@ -68,6 +68,22 @@ class TestRecord:
         assert second.after_json == '{"name":"Ñoman","value":2,"when":"2017-12-31"}'
         assert second.recorded_at.tzinfo is not None
 
+    def test_a_rolled_back_savepoint_does_not_break_the_chain(self, session: Session) -> None:
+        (before,) = _append(session, 1)
+        savepoint = session.begin_nested()
+        _append(session, 2)
+        savepoint.rollback()
+        (after,) = _append(session, 1)
+        assert after.id == before.id + 1
+        assert after.prev_hash == before.row_hash
+        assert verify_chain(session).intact
+
+    def test_appends_after_a_commit_continue_the_chain(self, session: Session) -> None:
+        (first,) = _append(session, 1)
+        session.commit()
+        (second,) = _append(session, 1)
+        assert (second.id, second.prev_hash) == (first.id + 1, first.row_hash)
+
     def test_keeps_the_request_id_of_the_session(self, session: Session) -> None:
         session.info[REQUEST_ID_KEY] = "req-1"
         try:

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ektp.audit.chain import CONTENT_FIELDS, canonical_json, row_hash, to_jsonable
 from ektp.auth.permissions import Principal
@@ -43,7 +43,23 @@ def snapshot(obj: object, fields: Iterable[str]) -> dict[str, Any]:
     return {name: to_jsonable(getattr(obj, name)) for name in fields}
 
 
+#: ``Session.info`` key of the head this session appended last: (transaction, id, row_hash).
+_HEAD_KEY = "ektp.audit_head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    """The cached head is only good inside the transaction (and savepoint) that holds the append
+    lock and wrote it; flushes' internal sub-transactions (not nested, with a parent) keep it."""
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_HEAD_KEY, None)
+
+
 def _lock_and_read_head(session: Session) -> tuple[int, str]:
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] is session.get_transaction():
+        # This transaction already holds the append lock and wrote the head itself.
+        return int(cached[1]), str(cached[2])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(AUDIT_APPEND_LOCK_KEY)))
     head = session.execute(
@@ -112,6 +128,7 @@ def record(
     entry.row_hash = row_hash(head_hash, _content(entry))
     session.add(entry)
     session.flush()
+    session.info[_HEAD_KEY] = (session.get_transaction(), entry.id, entry.row_hash)
     return entry
 
 
