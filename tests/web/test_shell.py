@@ -132,6 +132,21 @@ def statements(db_engine: Engine) -> Iterator[list[str]]:
         event.remove(db_engine, "before_cursor_execute", count)
 
 
+def _page_queries(statements: list[str]) -> int:
+    """Statements of the page itself: the login's own look-ups (users, sessions) and the test's
+    savepoints are left out, as they vary with what the test session has cached."""
+    skipped = ("SAVEPOINT", "RELEASE", "ROLLBACK")
+    return sum(
+        1
+        for statement in statements
+        if not statement.lstrip().upper().startswith(skipped)
+        and not any(
+            table in statement
+            for table in ("FROM users", "FROM web_sessions", "UPDATE users", "UPDATE web_sessions")
+        )
+    )
+
+
 class TestQueryCounts:
     def test_search_page_does_not_query_per_row(
         self, client: TestClient, session: Session, login_as: LoginAs, statements: list[str]
@@ -147,12 +162,12 @@ class TestQueryCounts:
         client.get("/", headers=HTML)
         statements.clear()
         one = client.get("/residents", params={"name": "kartono"}, headers=HTML)
-        few = len(statements)
+        few = _page_queries(statements)
         statements.clear()
         many = client.get("/residents", params={"name": "kartika"}, headers=HTML)
         assert one.status_code == many.status_code == 200
-        assert len(statements) == few, "twenty rows cost no more queries than one"
-        assert few <= 12
+        assert _page_queries(statements) == few, "twenty rows cost no more queries than one"
+        assert few <= 10
 
 
 class TestPageHeaders:

@@ -44,10 +44,10 @@ its own in a sub-folder named after it, or registers another folder with
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import pkgutil
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
@@ -111,9 +111,14 @@ def page_modules() -> list[ModuleType]:
     for info in sorted(pkgutil.iter_modules(ektp.__path__), key=lambda info: info.name):
         if not info.ispkg or info.name == "web":
             continue
-        name = f"ektp.{info.name}.pages"
-        if importlib.util.find_spec(name) is not None:
-            modules.append(importlib.import_module(name))
+        # Looked up on disk first, so that domains without pages (and their heavy imports, such
+        # as the biometric engine's) are not imported by the web app.
+        if any(
+            (Path(root) / info.name / candidate).is_file()
+            for root in ektp.__path__
+            for candidate in ("pages.py", "pages/__init__.py")
+        ):
+            modules.append(importlib.import_module(f"ektp.{info.name}.pages"))
     return modules
 
 

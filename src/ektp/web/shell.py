@@ -30,7 +30,7 @@ from ektp.dependencies import SessionDep
 from ektp.kit.errors import DomainError, NotAuthenticated, PermissionDenied
 from ektp.web import i18n, login_state
 from ektp.web.i18n import N_
-from ektp.web.labels import field_label, ordered_errors
+from ektp.web.labels import field_label, label, ordered_errors
 
 CSRF_REFUSED_MESSAGE = (
     "The form could not be verified (CSRF token missing or wrong): reload the page and try again."
@@ -176,6 +176,7 @@ def render_template(
         "current_path": _current_path(request),
         "role_label": role_label,
         "field_label": field_label,
+        "label": label,
         "ordered_errors": ordered_errors,
         "today": _today(),
         "notice": _notice(request, locale),
