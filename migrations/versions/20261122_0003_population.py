@@ -125,7 +125,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_residents"),
         sa.UniqueConstraint("nik", name="uq_residents_nik"),
     )
-    op.create_index("ix_residents_regency_code", "residents", ["regency_code"])
+    op.create_index(
+        "ix_residents_regency_code_name_search", "residents", ["regency_code", "name_search", "id"]
+    )
     op.create_index("ix_residents_birth_date", "residents", ["birth_date"])
     op.create_index("ix_residents_name_search_id", "residents", ["name_search", "id"])
 
@@ -243,6 +245,6 @@ def downgrade() -> None:
         batch.drop_constraint("fk_families_head_resident_id_residents", type_="foreignkey")
     op.drop_index("ix_residents_name_search_id", table_name="residents")
     op.drop_index("ix_residents_birth_date", table_name="residents")
-    op.drop_index("ix_residents_regency_code", table_name="residents")
+    op.drop_index("ix_residents_regency_code_name_search", table_name="residents")
     op.drop_table("residents")
     op.drop_table("families")

@@ -73,7 +73,9 @@ class Resident(Base):
             name="death_date_when_dead",
         ),
         CheckConstraint("length(rt) = 3 AND length(rw) = 3", name="rt_rw_length"),
-        Index("ix_residents_regency_code", "regency_code"),
+        # Region-scoped name search (the common case: a regional operator) is served in order by
+        # (regency_code, name_search, id); the same index serves plain regency filters.
+        Index("ix_residents_regency_code_name_search", "regency_code", "name_search", "id"),
         Index("ix_residents_birth_date", "birth_date"),
         # name_search holds only A-Z and spaces; the service searches it by range
         # (>= 'PREFIX' AND < 'PREFIX~'), which a plain btree serves on every backend and collation

@@ -68,12 +68,15 @@ def first_free(used: Sequence[int]) -> int | None:
 
 
 def region_filter(code: str) -> list[ColumnElement[bool]]:
-    """WHERE clauses limiting residents to region ``code`` (a dotted code at any level), written
-    so that the regency index serves every level."""
+    """WHERE clauses limiting residents to region ``code`` (a dotted code at any level).
+
+    A regency or anything below it starts with ``regency_code = ...`` so that the
+    (regency_code, name_search, id) index serves region-scoped name searches in order. A province
+    is filtered on ``province_code`` (not indexed on purpose): a province holds a large share of
+    the rows, so the planner is better off walking the name index in order and filtering."""
     parts = code.split(".")
     if len(parts) == 1:
-        # Province: a range on regency_code ("32." ≤ x < "32/") uses the regency index.
-        return [Resident.regency_code >= code + ".", Resident.regency_code < code + "/"]
+        return [Resident.province_code == code]
     regency = ".".join(parts[:2])
     clauses: list[ColumnElement[bool]] = [Resident.regency_code == regency]
     if len(parts) == 3:
