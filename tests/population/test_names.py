@@ -70,6 +70,8 @@ class TestNormalisation:
     def test_search_key_keeps_letters_and_spaces(self):
         assert search_key("Moh. Ma'ruf  Amin") == "MOH MARUF AMIN"
         assert search_key("José") == "JOSE"
+        assert search_key("M.Ali") == "M ALI"
+        assert search_key("Siti Nur-Aini") == "SITI NUR AINI"
 
 
 class TestNameProperties:

@@ -52,12 +52,20 @@ def normalise_name(name: str) -> str:
     return _SPACES.sub(" ", name).strip().upper()
 
 
+#: Characters dropped without a trace in the search key (they join the parts of one word).
+_JOINERS = frozenset("'`\u2018\u2019")
+
+
 def search_key(name: str) -> str:
-    """The ``name_search`` column: A–Z and single spaces only ("Moh. Ma'ruf" → "MOH MARUF").
-    Accents are dropped (é → E); every other character is removed."""
+    """The ``name_search`` column: A–Z and single spaces only ("Moh. Ma'ruf" → "MOH MARUF",
+    "M.ALI" → "M ALI"). Accents are dropped (é → E); apostrophes join ("MA'RUF" → "MARUF");
+    any other character (dots, hyphens, digits, other scripts) separates words."""
     decomposed = unicodedata.normalize("NFKD", normalise_name(name))
     kept = "".join(
-        ch if ("A" <= ch <= "Z" or ch == " ") else ("" if not ch.isspace() else " ") for ch in decomposed
+        ch
+        if ("A" <= ch <= "Z" or ch == " ")
+        else ("" if ch in _JOINERS or unicodedata.combining(ch) else " ")
+        for ch in decomposed
     )
     return _SPACES.sub(" ", kept).strip()
 
