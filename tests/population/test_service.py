@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient
 
 from ektp.auth.permissions import SYSTEM, Principal, Role
 from ektp.kit.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from ektp.kit.pagination import PageParams
 from ektp.models.audit import AuditEntry
-from ektp.models.population import FamilyMember, KkNumberHistory, LifeEvent, ReissueNeed, Resident
+from ektp.models.population import Family, FamilyMember, KkNumberHistory, LifeEvent, ReissueNeed, Resident
 from ektp.population import repository, schemas, service
 from ektp.population.nik import parse_nik
 from tests.factories.population import (
@@ -626,3 +626,30 @@ class TestFamilies:
         assert len(rows) == 1
         assert session.scalars(select(KkNumberHistory).where(KkNumberHistory.family_id == family.id)).one()
         assert session.scalars(select(ReissueNeed)).all() == []
+
+
+class TestLostRaces:
+    """The check-then-insert of a NIK or KK number can lose a race on PostgreSQL; the insert runs
+    in a savepoint so that the loser gets a clean 409 and its transaction stays usable."""
+
+    def test_nik_taken_at_insert_time_is_a_conflict(self, session: Session) -> None:
+        existing = make_resident(session)
+        clone = make_resident(session, name="Budi Kedua")
+        session.expunge(clone)
+        make_transient(clone)
+        clone.id = None  # type: ignore[assignment]
+        clone.nik = existing.nik
+        with pytest.raises(Conflict) as caught:
+            service.insert_resident(session, clone)
+        assert problems(caught) == {("nik", "unique")}
+        assert session.get(Resident, existing.id) is existing
+
+    def test_kk_number_taken_at_insert_time_is_a_conflict(self, session: Session) -> None:
+        existing = make_family(session)
+        clash = Family(
+            kk_number=existing.kk_number, street="JL", rt="001", rw="001", village_code=DEFAULT_VILLAGE
+        )
+        with pytest.raises(Conflict) as caught:
+            service.insert_family(session, clash)
+        assert problems(caught) == {("kk_number", "unique")}
+        assert repository.get_family_by_kk(session, existing.kk_number) is existing

@@ -46,6 +46,7 @@ from ektp.population.service import (
     close_reissue_need,
     ensure_covers,
     ensure_covers_family,
+    insert_family,
     insert_resident,
     is_wajib_ktp,
     join_family,
@@ -132,8 +133,7 @@ def _found_family(
         rw=head.rw,
         village_code=head.village_code,
     )
-    session.add(family)
-    session.flush()
+    insert_family(session, family)
     family.head_resident_id = head.id
     join_family(
         session,

@@ -295,6 +295,18 @@ def insert_resident(session: Session, resident: Resident) -> None:
         raise Conflict(message, [FieldProblem("nik", "unique", message)]) from exc
 
 
+def insert_family(session: Session, family: Family) -> None:
+    """Insert in a savepoint: losing a race for a KK number (two cards issued in one district on
+    one day at the same moment) is a clean 409 the client can retry, not a broken transaction."""
+    try:
+        with session.begin_nested():
+            session.add(family)
+            session.flush()
+    except IntegrityError as exc:
+        message = f"KK number {family.kk_number} was taken meanwhile; retry."
+        raise Conflict(message, [FieldProblem("kk_number", "unique", message)]) from exc
+
+
 def normalise_rt_rw(value: str, *, field_name: str) -> str:
     """RT/RW as printed: three digits ("5" → "005"); anything else is a ValidationFailed."""
     text = value.strip() if isinstance(value, str) else ""
@@ -1059,8 +1071,7 @@ def create_family(
     family = Family(
         kk_number=kk_number, street=head.street, rt=head.rt, rw=head.rw, village_code=head.village_code
     )
-    session.add(family)
-    session.flush()
+    insert_family(session, family)
     family.head_resident_id = head.id
     join_family(
         session,
