@@ -37,13 +37,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["successor_code"], ["regions.code"], name="fk_regions_successor_code_regions"
         ),
-        sa.CheckConstraint("level BETWEEN 1 AND 4", name="ck_regions_level_range"),
+        sa.CheckConstraint("level BETWEEN 1 AND 4", name=op.f("ck_regions_level_range")),
         sa.CheckConstraint(
-            "kind IN (" + ", ".join(f"'{kind}'" for kind in _KINDS) + ")", name="ck_regions_kind_known"
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in _KINDS) + ")", name=op.f("ck_regions_kind_known")
         ),
         sa.CheckConstraint(
             "valid_to IS NULL OR valid_from IS NULL OR valid_from <= valid_to",
-            name="ck_regions_validity_order",
+            name=op.f("ck_regions_validity_order"),
         ),
     )
     op.create_index("ix_regions_parent_code", "regions", ["parent_code"])
