@@ -293,6 +293,18 @@ class TestMilp:
         assert result.allocations["24.03"] == 100
         assert result.allocations["24.01"] + result.allocations["24.02"] == 1_400
 
+    def test_without_strict_priority_need_served_can_win_over_class(self) -> None:
+        # Two shipments cannot saturate class 0 (three regions), so strictly class 1 gets nothing
+        # and 2,000 are served; without the class order 3,000 go to class 1 in one shipment.
+        needs = [need(f"24.0{i}", 1_000, 0, 1) for i in range(1, 4)] + [need("24.09", 5_000, 0, 1, klass=1)]
+        strict = AllocationPolicy(mode="milp", floor_boxes=0, max_shipments=2)
+        result = allocate(needs, supply=3_000, policy=strict, run_date=RUN)
+        assert result.allocated == 2_000
+        assert result.allocations["24.09"] == 0
+        loose = dataclasses.replace(strict, strict_priority=False)
+        result = allocate(needs, supply=3_000, policy=loose, run_date=RUN)
+        assert result.allocations == {"24.01": 0, "24.02": 0, "24.03": 0, "24.09": 3_000}
+
     def test_max_shipments_below_the_floors_is_refused(self) -> None:
         needs = [need(f"25.0{i}", 1_000, 0, 10) for i in range(1, 4)]
         policy = AllocationPolicy(mode="milp", floor_boxes=1, max_shipments=2)
