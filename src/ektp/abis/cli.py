@@ -1,5 +1,249 @@
-"""Command line of the ABIS (filled in by its owner)."""
+"""Command line of the ABIS (mounted as ``ektp abis``): evaluation, calibration, synthetic data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ektp.cli.common import domain_errors_exit
+from ektp.kit.errors import invalid
 
 app = typer.Typer(help="Biometric engine: evaluation, calibration, synthetic data.", no_args_is_help=True)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A Rich progress display; yields a factory ``(description, total) → advance(n)``."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+
+        def factory(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=max(total, 0))
+            return lambda n: bar.advance(task, n)
+
+        yield factory
+
+
+def _modalities(text: str) -> tuple[str, ...]:
+    from ektp.abis.engine import MODALITIES
+
+    mods = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    bad = [m for m in mods if m not in MODALITIES]
+    if bad or not mods:
+        raise invalid(
+            "--modalities",
+            "unknown",
+            f"--modalities takes a comma list of {', '.join(MODALITIES)}; got {text!r}",
+        )
+    return mods
+
+
+@app.command("evaluate")
+@domain_errors_exit
+def evaluate_command(
+    gallery: int | None = typer.Option(None, "--gallery", help="Synthetic gallery size N."),
+    mated: int = typer.Option(100, "--mated", help="Mated searches (synthetic)."),
+    nonmated: int = typer.Option(100, "--nonmated", help="Non-mated searches (synthetic)."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic population."),
+    gallery_dir: Path | None = typer.Option(
+        None, "--gallery-dir", help="Directory of CBEFF XML files, one per person."
+    ),
+    probes_dir: Path | None = typer.Option(None, "--probes-dir", help="Directory of CBEFF XML probe files."),
+    truth: Path | None = typer.Option(None, "--truth", help="CSV 'probe,mate' (mate empty for non-mated)."),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Calibration JSON (default: fitted on a synthetic population)."
+    ),
+    calibration_n: int = typer.Option(1000, "--calibration-n", help="Persons for the fitted calibration."),
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="Write report.json and det.png here."),
+    modalities: str = typer.Option(
+        "finger,iris,face", "--modalities", help="Comma list of finger,iris,face."
+    ),
+    target_fpir: float = typer.Option(0.001, "--target-fpir", help="FPIR the duplicate threshold aims at."),
+    top_k: int = typer.Option(10, "--top-k", help="Candidates returned per search (CMC ranks)."),
+    hard_fraction: float = typer.Option(0.1, "--hard-fraction", help="Share of adversarial captures."),
+    tail_fraction: float = typer.Option(
+        0.01, "--tail-fraction", help="Impostor tail share fitted for thresholds."
+    ),
+    threads: int = typer.Option(1, "--threads", help="Threads for fingerprint matching."),
+    prefilter_fingers: int = typer.Option(
+        0, "--prefilter-fingers", help="Pre-filter: fingers scanned on all (0 = exhaustive)."
+    ),
+    prefilter_shortlist: int = typer.Option(
+        200, "--prefilter-shortlist", help="Pre-filter: rows fully compared."
+    ),
+    prefilter_check: int = typer.Option(
+        0, "--prefilter-check", help="Mated searches re-run exhaustively to measure the pre-filter."
+    ),
+) -> None:
+    """Measure FNIR/FPIR (with 95 % CIs), DET, CMC, per-modality FNMR, FTE, throughput and the FPIR
+    extrapolation to 190 M: on a synthetic gallery (--gallery N) or on CBEFF files
+    (--gallery-dir/--probes-dir/--truth)."""
+    from ektp.abis import evaluate as ev
+    from ektp.abis.engine import Prefilter
+    from ektp.abis.formats import FormatError
+    from ektp.abis.fusion import load_calibration
+
+    try:
+        mods = _modalities(modalities)
+        cal = load_calibration(calibration) if calibration is not None else None
+        pre = Prefilter(prefilter_fingers, prefilter_shortlist) if prefilter_fingers > 0 else None
+        dirs = (gallery_dir, probes_dir, truth)
+        if any(d is not None for d in dirs):
+            if gallery is not None:
+                raise invalid(
+                    "--gallery", "exclusive", "give either --gallery N or --gallery-dir/--probes-dir/--truth"
+                )
+            if any(d is None for d in dirs):
+                raise invalid(
+                    "--gallery-dir", "required", "--gallery-dir, --probes-dir and --truth go together"
+                )
+            assert gallery_dir is not None
+            assert probes_dir is not None
+            assert truth is not None
+            with _progress() as prog:
+                if cal is None:
+                    cal = ev.fit_from_synth(
+                        calibration_n, seed + 7919, modalities=mods, threads=threads, progress=prog
+                    )
+                report = ev.evaluate_dirs(
+                    gallery_dir,
+                    probes_dir,
+                    truth,
+                    cal,
+                    modalities=mods,
+                    target_fpir=target_fpir,
+                    top_k=top_k,
+                    tail_fraction=tail_fraction,
+                    threads=threads,
+                    out_dir=out_dir,
+                    progress=prog,
+                )
+        else:
+            if gallery is None:
+                raise invalid(
+                    "--gallery",
+                    "required",
+                    "give --gallery N (synthetic) or --gallery-dir/--probes-dir/--truth",
+                )
+            with _progress() as prog:
+                report = ev.evaluate(
+                    gallery,
+                    mated,
+                    nonmated,
+                    seed,
+                    modalities=mods,
+                    target_fpir=target_fpir,
+                    top_k=top_k,
+                    tail_fraction=tail_fraction,
+                    hard_fraction=hard_fraction,
+                    calibration=cal,
+                    calibration_n=calibration_n,
+                    prefilter=pre,
+                    prefilter_check=prefilter_check,
+                    threads=threads,
+                    out_dir=out_dir,
+                    progress=prog,
+                )
+    except FormatError as exc:
+        raise _fail(exc) from exc
+    ev.print_report(report, console)
+
+
+@app.command("calibrate")
+@domain_errors_exit
+def calibrate_command(
+    n: int = typer.Option(2000, "--n", help="Synthetic persons to fit on."),
+    seed: int = typer.Option(1, "--seed"),
+    out: Path = typer.Option(..., "--out", help="Calibration JSON to write."),
+    probes: int | None = typer.Option(None, "--probes", help="Genuine probes (default: min(1000, n/2))."),
+    impostors: int = typer.Option(40, "--impostors-per-probe", help="Impostor persons per probe."),
+    threads: int = typer.Option(1, "--threads"),
+) -> None:
+    """Fit the score → LLR models with the real matchers on a synthetic population."""
+    from ektp.abis.evaluate import fit_from_synth
+    from ektp.abis.fusion import save_calibration
+
+    try:
+        with _progress() as prog:
+            cal = fit_from_synth(
+                n, seed, n_probes=probes, impostors_per_probe=impostors, threads=threads, progress=prog
+            )
+        save_calibration(cal, out)
+    except OSError as exc:
+        raise _fail(invalid("--out", "unwritable", f"{out}: {exc.strerror}")) from exc
+    for m, model in sorted(cal.models.items()):
+        counts = cal.fitted_on["counts"][m]
+        console.print(
+            f"{m}: transform {model.transform}, genuine N({model.genuine.mean:.3f}, {model.genuine.std:.3f}), "
+            f"impostor N({model.impostor.mean:.3f}, {model.impostor.std:.3f}); "
+            f"{counts['genuine']:,} genuine / {counts['impostor']:,} impostor scores"
+        )
+    console.print(f"calibration written to [bold]{escape(str(out))}[/]")
+
+
+@app.command("synth-stats")
+@domain_errors_exit
+def synth_stats_command(
+    n: int = typer.Option(2000, "--n", help="Persons to generate."),
+    seed: int = typer.Option(1, "--seed"),
+) -> None:
+    """Figures of the synthetic population to compare with published real-data behaviour."""
+    from ektp.abis.synth import print_statistics, synth_statistics
+
+    try:
+        stats = synth_statistics(n, seed)
+    except ValueError as exc:
+        raise _fail(exc) from exc
+    print_statistics(stats, console)
+
+
+@app.command("synth-export")
+@domain_errors_exit
+def synth_export_command(
+    n: int = typer.Option(..., "--n", help="Gallery persons."),
+    probes: int = typer.Option(..., "--probes", help="Probes (half mated unless --mated-fraction)."),
+    out_dir: Path = typer.Option(..., "--out-dir", help="Writes gallery/, probes/ and truth.csv here."),
+    seed: int = typer.Option(1, "--seed"),
+    mated_fraction: float = typer.Option(0.5, "--mated-fraction"),
+    hard_fraction: float = typer.Option(0.1, "--hard-fraction"),
+) -> None:
+    """Write a synthetic gallery and probes as CBEFF XML files with a truth CSV."""
+    from ektp.abis.evaluate import export_synthetic
+
+    try:
+        with _progress() as prog:
+            counts = export_synthetic(
+                out_dir,
+                n,
+                probes,
+                seed=seed,
+                mated_fraction=mated_fraction,
+                hard_fraction=hard_fraction,
+                progress=prog,
+            )
+    except OSError as exc:
+        raise _fail(invalid("--out-dir", "unwritable", f"{out_dir}: {exc.strerror}")) from exc
+    console.print(
+        f"wrote {counts['gallery']:,} gallery and {counts['probes']:,} probe files "
+        f"({counts['mated']:,} mated) and truth.csv under [bold]{escape(str(out_dir))}[/]"
+    )
