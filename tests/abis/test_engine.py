@@ -245,6 +245,21 @@ class TestIdentify:
             full = identify(gallery, probe.sample, calibration, top_k=1)
             assert found[0].score == pytest.approx(full[0].score)
 
+    def test_prefilter_on_iris_and_face_alone(self, gallery, probes, calibration) -> None:  # type: ignore[no-untyped-def]
+        pre = Prefilter(fingers=2, shortlist=10, fingers_with_iris_or_face=0)
+        probe = mated(probes)[0]
+        timings = Timings()
+        found = identify(gallery, probe.sample, calibration, prefilter=pre, top_k=1, timings=timings)
+        assert found[0].reference_id == probe.mate_id
+        assert timings.comparisons["finger"] <= 10 * len(probe.sample.fingers)
+        assert timings.comparisons["iris"] == 2 * N
+        fingers_only = BiometricSample(fingers=probe.sample.fingers)
+        timings = Timings()
+        identify(gallery, fingers_only, calibration, prefilter=pre, top_k=1, timings=timings)
+        assert timings.comparisons["finger"] > 2 * N - 10  # falls back to 2 fingers on everyone
+        with pytest.raises(ValidationFailed, match="shortlist"):
+            Prefilter(shortlist=0)
+
 
 class TestVerify:
     def test_mated_pair_scores_high_and_non_mated_low(

@@ -88,6 +88,11 @@ def evaluate_command(
     prefilter_fingers: int = typer.Option(
         0, "--prefilter-fingers", help="Pre-filter: fingers scanned on all (0 = exhaustive)."
     ),
+    prefilter_fingers_with_iris: int | None = typer.Option(
+        None,
+        "--prefilter-fingers-with-iris",
+        help="Pre-filter: fingers scanned on all when the probe has iris/face.",
+    ),
     prefilter_shortlist: int = typer.Option(
         200, "--prefilter-shortlist", help="Pre-filter: rows fully compared."
     ),
@@ -106,7 +111,11 @@ def evaluate_command(
     try:
         mods = _modalities(modalities)
         cal = load_calibration(calibration) if calibration is not None else None
-        pre = Prefilter(prefilter_fingers, prefilter_shortlist) if prefilter_fingers > 0 else None
+        pre = (
+            Prefilter(prefilter_fingers, prefilter_shortlist, prefilter_fingers_with_iris)
+            if prefilter_fingers > 0
+            else None
+        )
         dirs = (gallery_dir, probes_dir, truth)
         if any(d is not None for d in dirs):
             if gallery is not None:

@@ -496,18 +496,33 @@ def prepare_probe(sample: BiometricSample | PreparedProbe, *, field_name: str = 
 class Prefilter:
     """Two-step search for large galleries (see the module docstring): ``fingers`` probe fingers
     (those with the most cylinders) plus irises and face against every row, then all fingers on
-    the ``shortlist`` best rows."""
+    the ``shortlist`` best rows. ``fingers_with_iris_or_face`` (default: ``fingers``) replaces
+    ``fingers`` when the probe has an iris or a face in use, e.g. 0 to shortlist on irises and
+    face alone."""
 
     fingers: int = 2
     shortlist: int = 200
+    fingers_with_iris_or_face: int | None = None
 
     def __post_init__(self) -> None:
         if self.fingers < 1:
             raise invalid(
                 "prefilter.fingers", "positive", f"prefilter fingers must be >= 1, got {self.fingers}"
             )
+        if self.fingers_with_iris_or_face is not None and self.fingers_with_iris_or_face < 0:
+            raise invalid(
+                "prefilter.fingers_with_iris_or_face",
+                "non_negative",
+                f"must be >= 0, got {self.fingers_with_iris_or_face}",
+            )
         if self.shortlist < 1:
             raise invalid("prefilter.shortlist", "positive", f"shortlist must be >= 1, got {self.shortlist}")
+
+    def first_fingers(self, has_iris_or_face: bool) -> int:
+        """Fingers compared with every row for a probe with / without iris or face."""
+        if has_iris_or_face and self.fingers_with_iris_or_face is not None:
+            return self.fingers_with_iris_or_face
+        return self.fingers
 
 
 @dataclass
@@ -714,13 +729,15 @@ def score_gallery(
         if "face" in mods
         else np.full(rows.shape[0], np.nan, dtype=np.float32)
     )
-    if prefilter is None or rows.shape[0] <= prefilter.shortlist or len(positions) <= prefilter.fingers:
+    other = ("iris" in mods and bool(prepared.irises)) or ("face" in mods and prepared.face is not None)
+    n_first = prefilter.first_fingers(other) if prefilter is not None else 0
+    if prefilter is None or rows.shape[0] <= prefilter.shortlist or len(positions) <= n_first:
         for j, pos in enumerate(positions):
             finger[:, j] = _score_finger(gallery, prepared.fingers[pos], pos, rows, threads, timings)
         fused = _fuse(calibration, mods, finger, iris, face)
     else:
         order = sorted(positions, key=lambda p: (-len(prepared.fingers[p]), int(p)))
-        first = set(order[: prefilter.fingers])
+        first = set(order[:n_first])
         for j, pos in enumerate(positions):
             if pos in first:
                 finger[:, j] = _score_finger(gallery, prepared.fingers[pos], pos, rows, threads, timings)

@@ -726,6 +726,7 @@ def _assemble(
     if prefilter is not None:
         prefilter_doc = {
             "fingers": prefilter.fingers,
+            "fingers_with_iris_or_face": prefilter.fingers_with_iris_or_face,
             "shortlist": prefilter.shortlist,
             "penetration_rate": min(1.0, prefilter.shortlist / n),
             "checked_mated_searches": searches.prefilter_checked,
@@ -868,7 +869,7 @@ def evaluate(
         progress=prog("enrolling gallery", gallery_n),
     )
     build_seconds = time.perf_counter() - t0
-    return _evaluate_prepared(
+    return evaluate_prepared(
         source=f"synthetic (ektp.abis.synth, seed {seed})",
         gallery=gallery,
         enrolment_attempts=gallery_n,
@@ -901,7 +902,7 @@ def evaluate(
     )
 
 
-def _evaluate_prepared(
+def evaluate_prepared(
     *,
     source: str,
     gallery: Gallery,
@@ -924,8 +925,13 @@ def _evaluate_prepared(
     parameters: dict[str, Any],
     tail_fraction: float = 0.01,
 ) -> EvaluationReport:
-    """Shared core of :func:`evaluate` and :func:`evaluate_dirs` (and of the benchmark, which
-    caches the gallery). ``comparison_probes`` None: use the searches' own comparisons."""
+    """Shared core of :func:`evaluate` and :func:`evaluate_dirs`, for callers that build (or
+    cache) the gallery themselves, like the accuracy benchmark.
+
+    ``probes``: ``(sample, mate reference id or None, hard kinds)`` searched against
+    ``gallery``; ``comparison_probes``: ``(sample, mate id or None)`` each compared with its mate
+    and ``comparison_rows`` random gallery persons to set the thresholds and measure the
+    per-modality figures (None: use every probe × non-mate pair of the searches instead)."""
     if not 0.0 < tail_fraction < 0.5:
         raise invalid("tail_fraction", "range", f"tail_fraction must be in (0, 0.5), got {tail_fraction}")
     missing = [m for m in modalities if m not in calibration.models]
@@ -1116,7 +1122,7 @@ def evaluate_dirs(
         entries, gate=gate, modalities=mods, threads=threads, progress=prog("enrolling gallery", len(entries))
     )
     build_seconds = time.perf_counter() - t0
-    return _evaluate_prepared(
+    return evaluate_prepared(
         source=f"files: gallery {gdir}, probes {pdir}, truth {tpath}",
         gallery=gallery,
         enrolment_attempts=len(entries),
@@ -1242,7 +1248,8 @@ def print_report(report: EvaluationReport, console: Any | None = None) -> None:
         rows.append(
             (
                 "pre-filter",
-                f"{pf['fingers']} finger(s) + iris/face on all, shortlist {pf['shortlist']} "
+                f"{pf['fingers']} finger(s) on all ({pf['fingers_with_iris_or_face']} when the probe has "
+                f"iris/face) + iris/face, shortlist {pf['shortlist']} "
                 f"(penetration {_pct(pf['penetration_rate'])}); mate shortlisted "
                 f"{pf['mate_shortlisted']}/{pf['checked_mated_searches']} checked",
             )
