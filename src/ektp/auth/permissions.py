@@ -29,6 +29,8 @@ class Permission(enum.StrEnum):
     ADJUDICATE = "adjudicate"
     BLANKO_READ = "blanko:read"
     BLANKO_WRITE = "blanko:write"
+    #: Create, submit and receive (proof of delivery) the blank requests of one's own office.
+    BLANKO_REQUEST = "blanko:request"
     REPORT_READ = "report:read"
 
 
@@ -37,7 +39,13 @@ _READ_ALL = frozenset(p for p in Permission if p.value.endswith(":read"))
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CENTRAL_ADMIN: frozenset(Permission),
     Role.CENTRAL_LOGISTICS: frozenset(
-        {Permission.REGION_READ, Permission.BLANKO_READ, Permission.BLANKO_WRITE, Permission.REPORT_READ}
+        {
+            Permission.REGION_READ,
+            Permission.BLANKO_READ,
+            Permission.BLANKO_WRITE,
+            Permission.BLANKO_REQUEST,
+            Permission.REPORT_READ,
+        }
     ),
     Role.REGIONAL_OPERATOR: frozenset(
         {
@@ -46,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RESIDENT_WRITE,
             Permission.LIFE_EVENT_WRITE,
             Permission.BLANKO_READ,
+            Permission.BLANKO_REQUEST,
             Permission.REPORT_READ,
         }
     ),
