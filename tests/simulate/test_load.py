@@ -4,19 +4,30 @@ configured): rows land consistently, the services find them, numbers stay unique
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ektp.auth.permissions import SYSTEM
-from ektp.kit.errors import ValidationFailed
+from ektp.kit.errors import InvalidState, ValidationFailed
 from ektp.kit.pagination import PageParams
 from ektp.models.audit import AuditEntry
 from ektp.models.population import Family, FamilyMember, KkNumberHistory, Resident
 from ektp.population import service
 from ektp.population.nik import parse_nik
-from ektp.simulate.load import insert_population, normalise_provinces, region_pool, secondary_indexes
+from ektp.simulate.load import (
+    foreign_keys_dropped,
+    foreign_keys_of,
+    insert_population,
+    normalise_provinces,
+    region_pool,
+    secondary_indexes,
+)
+from ektp.simulate.population import PopulationChunk
 from tests.factories.population import make_resident
 
 
@@ -91,12 +102,22 @@ class TestInsert:
         assert entry is not None
         assert f'"residents": {report.residents}' in str(entry.after).replace("'", '"')
 
-    def test_dropping_and_rebuilding_indexes_keeps_them(self, session: Session) -> None:
+    def test_bulk_mode_puts_indexes_and_foreign_keys_back(self, session: Session, backend: str) -> None:
         connection = session.connection()
-        before = secondary_indexes(connection)
-        insert_population(session, size=300, seed=7, province="32", rebuild_indexes=True)
-        assert secondary_indexes(connection) == before
-        assert before, "the population tables have secondary indexes"
+        indexes = secondary_indexes(connection)
+        keys = foreign_keys_of(connection)
+        report = insert_population(session, size=300, seed=7, province="32", bulk=True)
+        assert secondary_indexes(connection) == indexes
+        assert foreign_keys_of(connection) == keys
+        assert indexes, "the population tables have secondary indexes"
+        if backend == "postgresql":
+            assert keys, "PostgreSQL reports the foreign keys"
+        heads = session.scalars(
+            select(Family.head_resident_id)
+            .join(Resident, Resident.family_id == Family.id)
+            .where(Resident.id >= report.first_resident_id)
+        ).all()
+        assert None not in heads
 
     def test_sqlite_cache_size_is_restored(self, session: Session, backend: str) -> None:
         if backend != "sqlite":
@@ -158,3 +179,50 @@ class TestRegionPool:
         )
         assert latest is not None
         assert latest <= as_of
+
+
+def insert_dangling_member(session: Session) -> None:
+    """A membership pointing at no family and no resident, written while the keys are dropped."""
+    with session.begin_nested():
+        connection = session.connection()
+        with foreign_keys_dropped(connection, enabled=True):
+            connection.exec_driver_sql(
+                "INSERT INTO family_members (id, family_id, resident_id, relation, joined_on) "
+                "VALUES (999999, 999999, 999999, 'ANAK', '2020-01-01')"
+            )
+
+
+class TestConstraintsStillHold:
+    """The fast paths skip per-row checks (SQLite CHECKs; PostgreSQL foreign keys in bulk mode)
+    and verify them in bulk instead: a bad row must still fail the whole load."""
+
+    def test_a_row_breaking_a_check_fails_the_load(
+        self, session: Session, monkeypatch: pytest.MonkeyPatch, backend: str
+    ) -> None:
+        from ektp.simulate import load
+
+        real = load.generate_population
+
+        def corrupted(*args: Any, **kwargs: Any) -> Iterator[PopulationChunk]:
+            for chunk in real(*args, **kwargs):
+                chunk.residents["religion"] = chunk.residents["religion"].astype(object)
+                chunk.residents["religion"][3] = "JEDI"
+                yield chunk
+
+        monkeypatch.setattr(load, "generate_population", corrupted)
+        before = count(session, Resident)
+        with pytest.raises((InvalidState, DBAPIError)) as error, session.begin_nested():
+            insert_population(session, size=200, seed=11, province="32")
+        assert "religion" in str(error.value)
+        assert count(session, Resident) == before
+        if backend == "sqlite":
+            ignored = session.connection().exec_driver_sql("PRAGMA ignore_check_constraints").scalar()
+            assert ignored == 0
+
+    def test_a_dangling_key_fails_a_bulk_load(self, session: Session, backend: str) -> None:
+        if backend != "postgresql":
+            pytest.skip("foreign keys are dropped during bulk loads on PostgreSQL only")
+        with pytest.raises(DBAPIError) as error:
+            insert_dangling_member(session)
+        assert "foreign key" in str(error.value).lower()
+        assert foreign_keys_of(session.connection())

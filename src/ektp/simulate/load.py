@@ -25,18 +25,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import queue
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+from sqlalchemy import CheckConstraint, Connection, Engine, Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ektp.kit.errors import invalid
+from ektp.kit.errors import InvalidState, invalid
 from ektp.models.population import Family, FamilyMember, KkNumberHistory, Resident
 from ektp.models.regions import Region
 from ektp.simulate.population import (
@@ -79,7 +83,9 @@ class PopulationReport:
     by_regency: dict[str, int] = field(default_factory=dict)
     first_resident_id: int = 0
     last_resident_id: int = 0
+    #: Time spent generating (in a thread, partly overlapping the writing).
     generate_seconds: float = 0.0
+    #: Time spent writing rows (the main thread, excluding waits for the generator).
     insert_seconds: float = 0.0
     #: Building the secondary indexes again after a load that dropped them.
     index_seconds: float = 0.0
@@ -212,13 +218,16 @@ def _python_column(column: Any) -> list[Any]:
 
 
 class _Writer:
-    """Writes chunks of one population in the caller's transaction."""
+    """Writes the chunks of one population in the caller's transaction: ``with writer.open():``
+    then ``write(chunk)`` per chunk; leaving the block finishes (and checks) the load."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def begin(self) -> None:
-        pass
+    @contextmanager
+    def open(self) -> Iterator[None]:
+        yield
+        self.finish()
 
     def write(self, chunk: PopulationChunk) -> None:
         self._table(Family, chunk.families, FAMILY_COLUMNS)
@@ -242,9 +251,67 @@ class _Writer:
             self.connection.execute(insert(table), rows)
 
 
+#: Timestamp columns the SQLite path fills itself (one value for the whole load) instead of
+#: letting ``CURRENT_TIMESTAMP`` be evaluated per row.
+_STAMPED = {
+    "residents": ("created_at", "updated_at"),
+    "families": ("created_at",),
+    "kk_number_history": ("created_at",),
+}
+
+
+def check_violation(connection: Connection, model: Any, first_id: int) -> str | None:
+    """The name of a CHECK constraint of ``model``'s table that some row with ``id >= first_id``
+    breaks, or None. One scan; SQLite evaluates each IN list once per statement here, not per row."""
+    table = cast(Table, model.__table__)
+    checks = [constraint for constraint in table.constraints if isinstance(constraint, CheckConstraint)]
+    if not checks:
+        return None
+    broken = " OR ".join(f"({constraint.sqltext}) = 0" for constraint in checks)
+    row = connection.exec_driver_sql(
+        f"SELECT id FROM {table.name} WHERE id >= ? AND ({broken}) LIMIT 1", (first_id,)
+    ).first()
+    if row is None:
+        return None
+    for constraint in checks:
+        found = connection.exec_driver_sql(
+            f"SELECT 1 FROM {table.name} WHERE id = ? AND ({constraint.sqltext}) = 0", (row[0],)
+        ).first()
+        if found is not None:
+            return str(constraint.name)
+    return "?"
+
+
 class _SqliteWriter(_Writer):
-    def begin(self) -> None:
+    """SQLite evaluates an ``IN (...)`` CHECK by building a temporary B-tree for every row
+    inserted (about 3 µs each, six of them on ``residents``), which would be most of a bulk load.
+    So CHECK constraints are switched off for this connection during the load
+    (``PRAGMA ignore_check_constraints``), and every inserted row is checked against all of them
+    with one query per constraint at the end, in the same transaction: a violation still fails
+    the load. Foreign keys stay on."""
+
+    @contextmanager
+    def open(self) -> Iterator[None]:
         self.heads: list[tuple[int, int]] = []
+        self.first_ids: dict[Any, int] = {}
+        stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.stamp = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self.connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+        try:
+            yield
+        finally:
+            try:
+                self.connection.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+            except Exception:
+                # Never hand a connection that skips CHECKs back to the pool.
+                self.connection.invalidate()
+                raise
+        for model, first_id in self.first_ids.items():
+            broken = check_violation(self.connection, model, first_id)
+            if broken is not None:
+                raise InvalidState(
+                    f"generated {model.__tablename__} rows break the CHECK constraint {broken}"
+                )
 
     def write(self, chunk: PopulationChunk) -> None:
         # A family names its head and the head names the family. Deferring the check to commit
@@ -262,11 +329,18 @@ class _SqliteWriter(_Writer):
 
     def _table(self, model: Any, columns: dict[str, Any], names: Sequence[str]) -> None:
         table = cast(Table, model.__table__)
-        placeholders = ", ".join("?" for _ in names)
-        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
-        rows = list(zip(*(_python_column(columns[name]) for name in names), strict=True))
-        if rows:
-            self.connection.exec_driver_sql(statement, rows)
+        if not len(columns["id"]):
+            return
+        self.first_ids.setdefault(model, int(columns["id"][0]))
+        stamped = _STAMPED.get(table.name, ())
+        all_names = [*names, *stamped]
+        placeholders = ", ".join("?" for _ in all_names)
+        statement = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({placeholders})"
+        values: list[Iterable[Any]] = [_python_column(columns[name]) for name in names]
+        count = len(columns["id"])
+        values.extend(repeat(self.stamp, count) for _ in stamped)
+        rows = list(zip(*values, strict=True))
+        self.connection.exec_driver_sql(statement, rows)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -290,16 +364,28 @@ def _copy_text(column: Any) -> list[str]:
 
 
 class _PostgresWriter(_Writer):
-    def begin(self) -> None:
+    """COPY per table and chunk. With the head foreign key in place (a small load), families are
+    copied without their head and the heads set at the end from a temporary table; when a big
+    load has dropped the foreign keys (re-added and validated at the end), heads go in directly."""
+
+    def __init__(self, connection: Connection, *, heads_inline: bool = False) -> None:
+        super().__init__(connection)
+        self.heads_inline = heads_inline
+
+    @contextmanager
+    def open(self) -> Iterator[None]:
         self.heads: list[tuple[np.ndarray, np.ndarray]] = []
         self.connection.exec_driver_sql(
             "LOCK TABLE residents, families, family_members, kk_number_history IN SHARE ROW EXCLUSIVE MODE"
         )
+        yield
+        self.finish()
 
     def write(self, chunk: PopulationChunk) -> None:
         families = dict(chunk.families)
-        self.heads.append((np.asarray(families["id"]), np.asarray(families["head_resident_id"])))
-        families["head_resident_id"] = np.full(len(families["id"]), None, dtype=object)
+        if not self.heads_inline:
+            self.heads.append((np.asarray(families["id"]), np.asarray(families["head_resident_id"])))
+            families["head_resident_id"] = np.full(len(families["id"]), None, dtype=object)
         self._copy("families", families, FAMILY_COLUMNS)
         self._copy("residents", chunk.residents, RESIDENT_COLUMNS)
         self._copy("family_members", chunk.members, MEMBER_COLUMNS)
@@ -310,10 +396,19 @@ class _PostgresWriter(_Writer):
         if not texts or not texts[0]:
             return
         body = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+        self._copy_text(f"COPY {table} ({', '.join(names)}) FROM STDIN", body)
+
+    def _copy_text(self, statement: str, body: str) -> None:
+        """Run one COPY on the session's own DBAPI connection; driver errors come out as
+        SQLAlchemy's (IntegrityError for a broken constraint), as from any other statement."""
         driver = self.connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-            copy.write(body.encode())
+        dbapi_error = self.connection.dialect.loaded_dbapi.Error
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.write(body.encode())
+        except dbapi_error as error:
+            raise DBAPIError.instance(statement, None, error, dbapi_error) from error
 
     def finish(self) -> None:
         if self.heads:
@@ -326,13 +421,7 @@ class _PostgresWriter(_Writer):
             buffer.writelines(
                 f"{family_id}\t{head}\n" for family_id, head in zip(ids.tolist(), heads.tolist(), strict=True)
             )
-            driver = self.connection.connection.driver_connection
-            assert driver is not None
-            with (
-                driver.cursor() as cursor,
-                cursor.copy("COPY ektp_family_heads (id, head) FROM STDIN") as copy,
-            ):
-                copy.write(buffer.getvalue().encode())
+            self._copy_text("COPY ektp_family_heads (id, head) FROM STDIN", buffer.getvalue())
             self.connection.exec_driver_sql(
                 "UPDATE families SET head_resident_id = h.head FROM ektp_family_heads h WHERE families.id = h.id"
             )
@@ -349,7 +438,7 @@ POPULATION_TABLES = ("residents", "families", "family_members", "kk_number_histo
 #: Loads of at least this many residents into tables holding no more than as many rows drop the
 #: secondary indexes first and build them again at the end (sorting once beats a million random
 #: B-tree inserts per index).
-REBUILD_INDEXES_FROM = 50_000
+BULK_FROM = 50_000
 
 
 def secondary_indexes(
@@ -378,6 +467,37 @@ def secondary_indexes(
     return []
 
 
+def foreign_keys_of(
+    connection: Connection, tables: Sequence[str] = POPULATION_TABLES
+) -> list[tuple[str, str, str]]:
+    """PostgreSQL: (table, name, definition) of the foreign keys *on* ``tables`` (the ones an
+    insert into them has to check)."""
+    if connection.dialect.name != "postgresql":
+        return []
+    rows = connection.execute(
+        text(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace "
+            "AND c.conrelid::regclass::text = ANY(:tables) ORDER BY 1, 2"
+        ),
+        {"tables": list(tables)},
+    )
+    return [(str(table), str(name), str(definition)) for table, name, definition in rows]
+
+
+@contextmanager
+def foreign_keys_dropped(connection: Connection, *, enabled: bool) -> Iterator[set[str]]:
+    """PostgreSQL: drop the foreign keys on the population tables for the block and add them back
+    after it (``ADD CONSTRAINT`` checks every row in one join instead of one trigger call per row
+    inserted), in the same transaction: a dangling key still fails the load."""
+    keys = foreign_keys_of(connection) if enabled else []
+    for table, name, _ in keys:
+        connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield {name for _, name, _ in keys}
+    for table, name, definition in keys:
+        connection.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
 @contextmanager
 def indexes_dropped(connection: Connection, *, enabled: bool) -> Iterator[list[str]]:
     """Drop the secondary indexes of the population tables for the block, and create them again
@@ -390,13 +510,17 @@ def indexes_dropped(connection: Connection, *, enabled: bool) -> Iterator[list[s
         connection.exec_driver_sql(statement)
 
 
-def _writer(connection: Connection) -> _Writer:
+def _writer(connection: Connection, *, dropped_keys: set[str]) -> _Writer:
     name = connection.dialect.name
     if name == "sqlite":
         return _SqliteWriter(connection)
     if name == "postgresql" and connection.dialect.driver == "psycopg":
-        return _PostgresWriter(connection)
+        return _PostgresWriter(connection, heads_inline=HEAD_FOREIGN_KEY in dropped_keys)
     return _Writer(connection)
+
+
+#: The foreign key from a family to its head (the one that makes families and residents circular).
+HEAD_FOREIGN_KEY = "fk_families_head_resident_id_residents"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -446,7 +570,7 @@ def insert_population(
     progress: ProgressCallback | None = None,
     reference_date: dt.date = REFERENCE_DATE,
     actor: Any | None = None,
-    rebuild_indexes: bool | None = None,
+    bulk: bool | None = None,
 ) -> PopulationReport:
     """Generate ``size`` residents with their families and write them in bulk.
 
@@ -455,9 +579,10 @@ def insert_population(
     (``ektp.regions.service.load_regions(session, village_provinces=[...])``). ``progress(done,
     total)`` is called after each chunk with the residents written so far. With ``actor`` (a
     Principal) one audit row summarises the load. Given a session, writes in its transaction and
-    does not commit; given an engine, commits. ``rebuild_indexes``: drop the secondary indexes
-    during the load and build them at the end (default: when loading at least
-    :data:`REBUILD_INDEXES_FROM` residents into a register no bigger than that)."""
+    does not commit; given an engine, commits. ``bulk``: drop the secondary indexes (and, on
+    PostgreSQL, the foreign keys) of the population tables during the load, and build (and
+    validate) them again at the end — default: when loading at least :data:`BULK_FROM` residents
+    into a register no bigger than the load."""
     started = time.perf_counter()
     provinces = normalise_provinces(province)
     with _transaction(target) as (connection, session):
@@ -472,9 +597,8 @@ def insert_population(
                 f"load them first (ektp regions load --village-province {missing[0]})",
             )
         existing = _max_id(connection, Resident.__table__)
-        if rebuild_indexes is None:
-            rebuild_indexes = size >= REBUILD_INDEXES_FROM and existing <= size
-        writer = _writer(connection)
+        if bulk is None:
+            bulk = size >= BULK_FROM and existing <= size
         ids = IdStart(
             resident=_max_id(connection, Resident.__table__) + 1,
             family=_max_id(connection, Family.__table__) + 1,
@@ -503,13 +627,25 @@ def insert_population(
         )
         if progress is not None:
             progress(0, size)
-        with _bulk_session(connection), indexes_dropped(connection, enabled=rebuild_indexes):
-            writer.begin()
-            _write_all(writer, chunks, report, regencies, reference_date, size, progress)
-            before = time.perf_counter()
-            writer.finish()
+        with (
+            _bulk_session(connection, big=bulk),
+            foreign_keys_dropped(connection, enabled=bulk) as dropped_keys,
+            indexes_dropped(connection, enabled=bulk),
+        ):
+            writer = _writer(connection, dropped_keys=dropped_keys)
+            prefetch = _Prefetch(chunks)
+            try:
+                with writer.open():
+                    _write_all(writer, prefetch, report, regencies, reference_date, size, progress)
+                    before = time.perf_counter()
+            finally:
+                prefetch.close()
+                report.generate_seconds = prefetch.busy_seconds
             report.insert_seconds += time.perf_counter() - before
             before = time.perf_counter()
+        if bulk and backend == "postgresql":
+            # COPY leaves the planner without statistics; a big load is the time to gather them.
+            connection.exec_driver_sql("ANALYZE residents, families, family_members, kk_number_history")
         report.index_seconds = time.perf_counter() - before
         report.last_resident_id = ids.resident + report.residents - 1
         report.by_regency = dict(regencies)
@@ -530,8 +666,11 @@ def insert_population(
 
 
 @contextmanager
-def _bulk_session(connection: Connection) -> Iterator[None]:
-    """SQLite: a page cache big enough for the indexes being built (restored afterwards)."""
+def _bulk_session(connection: Connection, *, big: bool) -> Iterator[None]:
+    """SQLite: a page cache big enough for the indexes being built (restored afterwards).
+    PostgreSQL, big loads: more memory for building the indexes, for this transaction only."""
+    if connection.dialect.name == "postgresql" and big:
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
     if connection.dialect.name != "sqlite":
         yield
         return
@@ -543,8 +682,64 @@ def _bulk_session(connection: Connection) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous or -2000)}")
 
 
+#: PostgreSQL ``maintenance_work_mem`` while a big load builds its indexes.
+PG_MAINTENANCE_WORK_MEM = "256MB"
 #: SQLite page cache during a bulk load, in KiB (pages are only taken as they are used).
 BULK_CACHE_KIB = 512 * 1024
+
+
+class _Prefetch:
+    """Runs the generator one chunk ahead in a thread, so that generating chunk k+1 overlaps
+    writing chunk k (the drivers release the GIL while the database works). The chunks come out
+    in the same order, so the population is the same. ``busy_seconds``: time spent generating."""
+
+    _DONE = object()
+
+    def __init__(self, chunks: Iterator[PopulationChunk], depth: int = 1) -> None:
+        self.busy_seconds = 0.0
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(chunks,), name="population-generator", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, chunks: Iterator[PopulationChunk]) -> None:
+        try:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                chunk = next(chunks, None)
+                self.busy_seconds += time.perf_counter() - started
+                if chunk is None:
+                    break
+                self._put(chunk)
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(error)
+            return
+        self._put(self._DONE)
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[PopulationChunk]:
+        return self
+
+    def __next__(self) -> PopulationChunk:
+        item = self._queue.get()
+        if item is self._DONE:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return cast(PopulationChunk, item)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _write_all(
@@ -556,12 +751,7 @@ def _write_all(
     size: int,
     progress: ProgressCallback | None,
 ) -> None:
-    while True:
-        before = time.perf_counter()
-        chunk = next(chunks, None)
-        report.generate_seconds += time.perf_counter() - before
-        if chunk is None:
-            break
+    for chunk in chunks:
         before = time.perf_counter()
         writer.write(chunk)
         report.insert_seconds += time.perf_counter() - before
