@@ -221,9 +221,7 @@ def measure_lookups(
     rng = random.Random(seed)
     with Session(engine) as session:
         ids = [rng.randint(report.first_resident_id, report.last_resident_id) for _ in range(lookups)]
-        sampled = dict(
-            session.execute(select(Resident.id, Resident.nik).where(Resident.id.in_(ids))).tuples().all()
-        )
+        sampled = dict(session.execute(select(Resident.id, Resident.nik).where(Resident.id.in_(ids))).all())
         niks = [sampled[resident_id] for resident_id in ids]
         names = dict(
             session.execute(
@@ -235,9 +233,7 @@ def measure_lookups(
                         ]
                     )
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         prefixes = []
         for name in list(names.values())[:lookups]:
@@ -405,7 +401,7 @@ def print_results(results: list[BackendResult], command: str) -> None:
             verdict(lookups_ok),
             f"{result.orm_extrapolated:.0f} s ({result.orm_ratio:.1f}×)" if result.orm_sample else "-",
         )
-    console.print(table)
+    Console(width=170).print(table)
 
     today = dt.date.today().isoformat()
     lines = [

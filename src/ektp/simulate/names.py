@@ -817,7 +817,7 @@ ABBREVIATED: dict[str, tuple[str, ...]] = {
 
 
 #: Name parts that open a name but hardly ever stand alone (MUHAMMAD ALI, SITI AMINAH, SRI RAHAYU).
-_OPENERS = ("MUHAMMAD", "AHMAD", "ABDUL", "SITI", "SITTI", "NUR", "NURUL", "SRI", "DWI", "TRI", "PUTRI")
+_OPENERS = ("MUHAMMAD", "AHMAD", "ABDUL", "SITI", "SITTI", "NUR", "NURUL", "DWI", "TRI", "PUTRI")
 
 
 def old_spelling(token: str) -> str:
@@ -841,7 +841,7 @@ def old_spelling(token: str) -> str:
     return "".join(out)
 
 
-#: Name parts that open a name but hardly ever stand alone (MUHAMMAD ALI, SITI AMINAH, SRI RAHAYU),
+#: Name parts that open a name but hardly ever stand alone (MUHAMMAD ALI, SITI AMINAH, DWI ASTUTI),
 #: in both spellings.
 OPENERS: frozenset[str] = frozenset(_OPENERS) | frozenset(old_spelling(token) for token in _OPENERS)
 
