@@ -324,7 +324,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> BackendResult:
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
             console.print(
-                f"load: {report.seconds:.1f} s (generate {report.generate_seconds:.1f} s, write "
+                f"load: {report.seconds:.1f} s, CPU {report.cpu_seconds:.1f} s (generate {report.generate_seconds:.1f} s, write "
                 f"{report.insert_seconds:.1f} s, indexes {report.index_seconds:.1f} s); "
                 f"{report.families:,} families; load average {load_average()}"
             )
@@ -410,14 +410,15 @@ def print_results(results: list[BackendResult], command: str) -> None:
         f"Machine: {machine()}. Load average at the end: {load_average()}.",
         f"Command: `{command}`",
         "",
-        "| backend | residents | families | generate + insert (s) | of which generate / write / indexes (s) | target (s) | "
+        "| backend | residents | families | generate + insert (s) | CPU (s) | generate / write / indexes (s) | target (s) | "
         "NIK lookup p50 / p95 / p99 (ms) | name search p50 / p95 / p99 (ms) | naive ORM, extrapolated (s) | bulk speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         report = result.report
         lines.append(
             f"| {result.backend} | {report.residents:,} | {report.families:,} | {report.seconds:.1f} | "
+            f"{report.cpu_seconds:.1f} | "
             f"{report.generate_seconds:.1f} / {report.insert_seconds:.1f} / {report.index_seconds:.1f} | "
             f"{TARGET_LOAD_SECONDS[result.backend]:.0f} | "
             f"{result.nik.p50:.2f} / {result.nik.p95:.2f} / {result.nik.p99:.2f} | "

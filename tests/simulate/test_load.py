@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -20,6 +21,7 @@ from ektp.models.population import Family, FamilyMember, KkNumberHistory, Reside
 from ektp.population import service
 from ektp.population.nik import parse_nik
 from ektp.simulate.load import (
+    copy_text_column,
     foreign_keys_dropped,
     foreign_keys_of,
     insert_population,
@@ -226,3 +228,21 @@ class TestConstraintsStillHold:
             insert_dangling_member(session)
         assert "foreign key" in str(error.value).lower()
         assert foreign_keys_of(session.connection())
+
+
+class TestCopyText:
+    def test_special_characters_are_escaped_and_nulls_marked(self) -> None:
+        column = ["JL. MAWAR", None, "A\tB", "two\nlines", "back\\slash", "\\N"]
+        assert copy_text_column(column) == [
+            "JL. MAWAR",
+            "\\N",
+            "A\\tB",
+            "two\\nlines",
+            "back\\\\slash",
+            "\\\\N",
+        ]
+
+    def test_dates_and_numbers(self) -> None:
+        dates = np.array(["2020-01-31", "NaT"], dtype="datetime64[D]")
+        assert copy_text_column(dates) == ["2020-01-31", r"\N"]
+        assert copy_text_column(np.array([1, 22], dtype=np.int64)) == ["1", "22"]

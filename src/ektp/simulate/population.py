@@ -788,13 +788,17 @@ def _generate_chunk(
         nik_district * 1_000_000 + (days + np.where(female, 40, 0)) * 10_000 + months * 100 + years % 100
     )
     nik_serial = nik_counter.assign(nik_prefix)
-    nik = (nik_prefix * 10_000 + nik_serial).astype(str)
+    nik_number = nik_prefix * 10_000 + nik_serial
+    nik = nik_number.astype(str)
 
     first_numbered_district = np.where(number_change, previous_district, fam_district)
-    kk_first = _kk_numbers(kk_counter, first_numbered_district, first_edition)
-    kk_changed = _kk_numbers(kk_counter, fam_district[number_change], change_date[number_change])
-    kk_current = kk_first.astype(object)
-    kk_current[number_change] = kk_changed
+    kk_first_number = _kk_numbers(kk_counter, first_numbered_district, first_edition)
+    kk_current_number = kk_first_number.copy()
+    kk_current_number[number_change] = _kk_numbers(
+        kk_counter, fam_district[number_change], change_date[number_change]
+    )
+    kk_first = kk_first_number.astype(str).astype(object)
+    kk_current = kk_current_number.astype(str).astype(object)
 
     full_name = _names(
         rng, ctx, n, culture, female, birth, years, recorded, relation, person_family, head_of, spouse_of
@@ -836,12 +840,18 @@ def _generate_chunk(
         rng, n_families, pool.village_urban[fam_village], np.asarray(ctx.provinces)[fam_province]
     )
 
-    # Ids and ordering: residents by family, head first, then spouse, children oldest first.
-    relation_rank = np.where(relation == CHILD, 2, relation)
-    order = np.lexsort((birth, relation_rank, person_family))
+    # Ids in the order of the unique numbers (NIK, KK number): the unique indexes then grow at
+    # one end instead of taking a random insert per row, which is most of a bulk load's cost.
+    order = np.argsort(nik_number, kind="stable")
     resident_ids = np.empty(n, dtype=np.int64)
     resident_ids[order] = next_ids[0] + np.arange(n)
-    family_ids = next_ids[1] + np.arange(n_families)
+    family_order = np.argsort(kk_current_number, kind="stable")
+    family_ids = np.empty(n_families, dtype=np.int64)
+    family_ids[family_order] = next_ids[1] + np.arange(n_families)
+    # Membership rows as the card lists them: by family, head first, then spouse, children
+    # oldest first, then the others.
+    relation_rank = np.where(relation == CHILD, 2, relation)
+    member_order = np.lexsort((birth, relation_rank, family_ids[person_family]))
 
     joined = np.maximum(first_edition[person_family], birth)
     late_join = (relation >= GRANDCHILD) | ((relation == SPOUSE) & (rng.random(n) < 0.1))
@@ -881,22 +891,22 @@ def _generate_chunk(
         "relation": np.asarray(RELATIONS)[relation][order],
     }
     families: Table = {
-        "id": family_ids,
-        "kk_number": kk_current,
-        "head_resident_id": resident_ids[head_of],
-        "street": street,
-        "rt": rt,
-        "rw": rw,
-        "village_code": village_codes,
+        "id": family_ids[family_order],
+        "kk_number": kk_current[family_order],
+        "head_resident_id": resident_ids[head_of][family_order],
+        "street": street[family_order],
+        "rt": rt[family_order],
+        "rw": rw[family_order],
+        "village_code": village_codes[family_order],
         # Not stored: the date the current number was issued.
-        "kk_issued_on": np.where(number_change, change_date, first_edition),
+        "kk_issued_on": np.where(number_change, change_date, first_edition)[family_order],
     }
     members: Table = {
         "id": next_ids[2] + np.arange(n),
-        "family_id": family_ids[person_family][order],
-        "resident_id": resident_ids[order],
-        "relation": np.asarray(RELATIONS)[relation][order],
-        "joined_on": joined[order],
+        "family_id": family_ids[person_family][member_order],
+        "resident_id": resident_ids[member_order],
+        "relation": np.asarray(RELATIONS)[relation][member_order],
+        "joined_on": joined[member_order],
     }
     kk_history = _kk_history(
         next_ids[3], family_ids, kk_first, kk_current, first_edition, second_edition, change_date,
@@ -945,11 +955,12 @@ def _same_province_regency(
     return result
 
 
-def _kk_numbers(counter: SerialCounter, districts: IntArray, issued: DateArray) -> ObjArray:
+def _kk_numbers(counter: SerialCounter, districts: IntArray, issued: DateArray) -> IntArray:
+    """KK numbers as 16-digit ints: district, issue date (DDMMYY), serial."""
     years, months, days = _date_parts(issued)
     prefix = districts * 1_000_000 + days * 10_000 + months * 100 + years % 100
-    serial = counter.assign(prefix)
-    return (prefix * 10_000 + serial).astype(str).astype(object)
+    numbers: IntArray = prefix * 10_000 + counter.assign(prefix)
+    return numbers
 
 
 def _kk_history(
