@@ -20,7 +20,6 @@ from tests.browser_check import CHROMIUM, chromium_available
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),
     pytest.mark.skipif(
         not chromium_available(),
         reason=f"{CHROMIUM} not found — install Debian packages chromium and chromium-driver",
