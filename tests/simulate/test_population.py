@@ -199,6 +199,17 @@ class TestFamilies:
         families = sum(chunk.family_count for chunk in chunks)
         assert 3.1 <= residents / families <= 4.0
 
+    def test_no_card_lists_more_than_eight_children(self, national_pool: RegionPool) -> None:
+        chunk = next(generate_population(national_pool, size=20_000, seed=12))
+        children = collections.Counter(
+            family_id
+            for family_id, relation in zip(
+                chunk.residents["family_id"].tolist(), chunk.residents["relation"].tolist(), strict=True
+            )
+            if relation == "ANAK"
+        )
+        assert max(children.values()) <= 8
+
     def test_membership_rows_match_residents(self, chunks: list[PopulationChunk]) -> None:
         residents = {resident["id"]: resident for resident in rows(chunks, "residents")}
         members = rows(chunks, "members")
@@ -372,9 +383,10 @@ class TestNames:
         chunk = next(generate_population(pool, size=20_000, seed=8, provinces=["32"]))
         residents = chunk.rows("residents")
         legacy = [r for r in residents if r["recorded_on"] < dt.date(2022, 1, 1)]
-        singles = [r for r in legacy if " " not in r["full_name"]]
-        assert singles
-        assert np.mean([r["birth_date"].year < 1970 for r in singles]) > 0.5
+        older = [" " not in r["full_name"] for r in legacy if r["birth_date"].year < 1970]
+        younger = [" " not in r["full_name"] for r in legacy if r["birth_date"].year >= 1995]
+        assert np.mean(older) > 0.3
+        assert np.mean(older) > 5 * np.mean(younger)
         abbreviations = {variant for variants in ABBREVIATED.values() for variant in variants}
         abbreviated = [r for r in residents if set(r["full_name"].split()) & abbreviations]
         assert abbreviated

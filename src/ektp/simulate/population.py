@@ -84,6 +84,8 @@ MARITAL = ("BELUM_KAWIN", "KAWIN", "CERAI_HIDUP", "CERAI_MATI")
 NEVER, MARRIED, DIVORCED, WIDOWED = range(4)
 SEX = ("L", "P")
 
+#: Most children listed on one family card.
+MAX_CHILDREN = 8
 #: Share of foreigners (WNA with a permanent-stay permit) among residents.
 FOREIGNER_SHARE = 0.0005
 #: Chance that a NIK was first issued in another district than the family's, by relation.
@@ -597,10 +599,10 @@ def _generate_chunk(
     formerly = (marital == DIVORCED) | (marital == WIDOWED)
     # Old widows and widowers often live with a child's family; younger divorcees often go back to
     # their parents' card.
-    dependent_elder = formerly & (age >= 55) & (alone_draw < 0.7)
-    back_home = formerly & (age < 50) & (alone_draw < 0.5)
+    dependent_elder = formerly & (age >= 55) & (alone_draw < 0.8)
+    back_home = formerly & (age < 50) & (alone_draw < 0.65)
     formerly_heads = np.flatnonzero(formerly & ~dependent_elder & ~back_home)
-    stay_share = np.where(age < 25, 0.98, np.where(age < 35, 0.9, 0.7))
+    stay_share = np.where(age < 25, 0.98, np.where(age < 35, 0.92, np.where(age < 50, 0.7, 0.25)))
     never_adult = (marital == NEVER) & (age >= 17)
     single_heads = np.flatnonzero(never_adult & (alone_draw >= stay_share))
     heads_rest = np.concatenate([formerly_heads, single_heads])
@@ -644,6 +646,10 @@ def _generate_chunk(
         placed = ok | ok3
         family[kids[placed]] = sorted_families[position[placed]]
         relation[kids[placed]] = CHILD
+        # At most MAX_CHILDREN children per card: the oldest beyond that are placed otherwise.
+        excess = _beyond_rank(kids[placed], family, age, MAX_CHILDREN)
+        relation[excess] = -1
+        family[excess] = -1
         # Grandchildren.
         grandkids = unplaced[to_grandparents]
         position, ok = _pick_in_sorted(rng, sorted_keys, age[grandkids] + 38, age[grandkids] + 75)
@@ -664,7 +670,11 @@ def _generate_chunk(
         adults_left = rest[age[rest] >= 17]
         family[children_left] = rng.integers(0, n_families, children_left.size)
         relation[children_left] = RELATIVE
-        relatives = adults_left[(marital[adults_left] == NEVER) & ~dependent_elder[adults_left]]
+        # Young never-married adults with nowhere else to go live with relatives; from 35 on they
+        # head their own card (below).
+        relatives = adults_left[
+            (marital[adults_left] == NEVER) & ~dependent_elder[adults_left] & (age[adults_left] < 35)
+        ]
         family[relatives] = rng.integers(0, n_families, relatives.size)
         relation[relatives] = RELATIVE
     loners = np.flatnonzero(relation < 0)
@@ -913,6 +923,19 @@ def _generate_chunk(
         first_reason, member_change, number_change, moved,
     )  # fmt: skip
     return PopulationChunk(chunk_index, residents, families, members, kk_history)
+
+
+def _beyond_rank(people: IntArray, family: IntArray, age: IntArray, keep: int) -> IntArray:
+    """Of ``people``, those beyond the ``keep`` youngest of their family."""
+    if not people.size:
+        return people
+    order = np.lexsort((age[people], family[people]))
+    sorted_family = family[people][order]
+    positions = np.arange(order.size)
+    starts = np.r_[True, sorted_family[1:] != sorted_family[:-1]]
+    rank = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+    beyond: IntArray = people[order][rank >= keep]
+    return beyond
 
 
 def _dotted(districts: IntArray) -> ObjArray:
