@@ -44,6 +44,7 @@ from ektp.abis.engine import (
     EYES,
     FingerColumn,
     Gallery,
+    GalleryScores,
     PreparedProbe,
     QualityGate,
     VerifyResult,
@@ -51,7 +52,7 @@ from ektp.abis.engine import (
     score_gallery,
     top_candidates,
 )
-from ektp.abis.fusion import Calibration
+from ektp.abis.fusion import Calibration, fuse_many
 from ektp.abis.gallery.store import (
     KIND_INSERT,
     KIND_TOMBSTONE,
@@ -316,6 +317,33 @@ def templates_gallery(reference_ids: Sequence[str], items: Sequence[PreparedProb
     )
 
 
+def _row_independent(
+    mini: Gallery, probe: PreparedProbe, calibration: Calibration, scores: GalleryScores
+) -> GalleryScores:
+    """The engine's face scores come from one BLAS matrix-vector product, whose last bits depend
+    on how many rows are multiplied together; a person's score must not depend on which other
+    candidates were scored with it (shards, Spark partitions), so the face cosine is recomputed
+    row by row (elementwise product, per-row sum) and the fusion redone. Finger and iris kernels
+    already score row by row."""
+    if "face" not in scores.modalities or probe.face is None or mini.face.shape[1] == 0:
+        return scores
+    face = np.full(scores.rows.shape[0], np.nan, dtype=np.float32)
+    present = mini.face_present[scores.rows]
+    rows = scores.rows[present]
+    sims = np.multiply(mini.face[rows], probe.face[None, :]).sum(axis=1, dtype=np.float32)
+    face[present] = np.clip(sims, -1.0, 1.0)
+    parts: dict[str, npt.NDArray[np.float32]] = {}
+    if "finger" in scores.modalities and scores.finger.shape[1]:
+        parts["finger"] = scores.finger
+    if "iris" in scores.modalities:
+        parts["iris"] = scores.iris
+    parts["face"] = face
+    fused = fuse_many(calibration, parts)
+    return GalleryScores(
+        scores.rows, scores.finger_positions, scores.finger, scores.iris, face, fused, scores.modalities
+    )
+
+
 def score_templates(
     probe: PreparedProbe,
     found: Sequence[tuple[str, int, PreparedProbe]],
@@ -333,7 +361,9 @@ def score_templates(
             "dimension",
             f"probe face has {probe.face.shape[0]} values, the gallery {mini.face.shape[1]}",
         )
-    scores = score_gallery(mini, probe, calibration, modalities=modalities)
+    scores = _row_independent(
+        mini, probe, calibration, score_gallery(mini, probe, calibration, modalities=modalities)
+    )
     cands = top_candidates(mini, scores, calibration, len(mini))
     by_ref = {c.reference_id: c for c in cands}
     hits = []
