@@ -256,3 +256,180 @@ def synth_export_command(
         f"wrote {counts['gallery']:,} gallery and {counts['probes']:,} probe files "
         f"({counts['mated']:,} mated) and truth.csv under [bold]{escape(str(out_dir))}[/]"
     )
+
+
+# ------------------------------------------------------------------------------------------
+# persistent gallery, shards and batch dedup (ektp.abis.gallery)
+# ------------------------------------------------------------------------------------------
+
+_ENCODER_HELP = "Stage-1 encoder as module:attr (default: ektp.abis.gallery.stage1)."
+
+
+def _open_gallery(path: Path, encoder: str | None, *, create: bool, calibration: Path | None = None):  # type: ignore[no-untyped-def]
+    from ektp.abis.fusion import load_calibration
+    from ektp.abis.gallery.persistent import PersistentGallery
+    from ektp.abis.gallery.shard_server import load_encoder
+
+    cal = load_calibration(calibration) if calibration is not None else None
+    return PersistentGallery.open(path, encoder=load_encoder(encoder), calibration=cal, create=create)
+
+
+@app.command("gallery-load")
+@domain_errors_exit
+def gallery_load_command(
+    gallery: Path = typer.Option(..., "--gallery", help="Persistent gallery directory (created if missing)."),
+    from_dir: Path = typer.Option(
+        ..., "--from", help="Directory of CBEFF XML files; reference id = file name."
+    ),
+    batch: int = typer.Option(500, "--batch", help="Persons per commit (one fsync round each)."),
+    encoder: str | None = typer.Option(None, "--encoder", help=_ENCODER_HELP),
+) -> None:
+    """Enrol every CBEFF file of a directory into a persistent gallery."""
+    import time
+
+    from ektp.abis.gallery.batch import load_probes
+
+    if batch < 1:
+        raise invalid("--batch", "positive", f"--batch must be >= 1, got {batch}")
+    items = load_probes(from_dir)
+    t0 = time.perf_counter()
+    with _open_gallery(gallery, encoder, create=True) as g:
+        for start in range(0, len(items), batch):
+            g.insert_many(items[start : start + batch])
+        count = g.count()
+    console.print(f"enrolled {len(items):,} in {time.perf_counter() - t0:.1f} s; gallery holds {count:,}")
+
+
+@app.command("gallery-info")
+@domain_errors_exit
+def gallery_info_command(
+    gallery: Path = typer.Option(..., "--gallery", help="Persistent gallery directory."),
+) -> None:
+    """Count, segments and bytes of a persistent gallery (read-only)."""
+    from ektp.abis.gallery.persistent import PersistentGallery
+
+    with PersistentGallery.open(gallery, readonly=True, create=False) as g:
+        segs = g.manifest.segments
+        console.print(
+            f"{g.count():,} live of {g.open_stats.rows:,} records in {len(segs)} segment(s), "
+            f"{sum(s.log_bytes for s in segs):,} bytes; stage-1 {g.code_bytes} B/person "
+            f"({g.manifest.encoder}); index {g.open_stats.index} in {g.open_stats.seconds_index:.3f} s"
+        )
+
+
+@app.command("gallery-delete")
+@domain_errors_exit
+def gallery_delete_command(
+    gallery: Path = typer.Option(..., "--gallery", help="Persistent gallery directory."),
+    reference_id: str = typer.Argument(..., help="Reference id to tombstone."),
+) -> None:
+    """Delete (tombstone) one person."""
+    from ektp.abis.gallery.persistent import PersistentGallery
+
+    with PersistentGallery.open(gallery, create=False) as g:
+        g.delete(reference_id)
+        console.print(f"deleted {escape(reference_id)}; {g.count():,} remain")
+
+
+@app.command("gallery-compact")
+@domain_errors_exit
+def gallery_compact_command(
+    gallery: Path = typer.Option(..., "--gallery", help="Persistent gallery directory."),
+) -> None:
+    """Rewrite live records into one segment, dropping tombstoned ones (crash-safe)."""
+    from ektp.abis.gallery.persistent import PersistentGallery
+
+    with PersistentGallery.open(gallery, create=False) as g:
+        stats = g.compact()
+    console.print(
+        f"compacted {int(stats['live']):,} live records in {stats['seconds']:.2f} s: "
+        f"{int(stats['bytes_before']):,} → {int(stats['bytes_after']):,} bytes"
+    )
+
+
+@app.command("gallery-serve")
+@domain_errors_exit
+def gallery_serve_command(
+    gallery: Path = typer.Option(..., "--gallery", help="This shard's gallery directory."),
+    calibration: Path = typer.Option(..., "--calibration", help="Calibration JSON (same on every shard)."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8101, "--port"),
+    encoder: str | None = typer.Option(None, "--encoder", help=_ENCODER_HELP),
+    candidates: int | None = typer.Option(None, "--candidates", help="Default stage-1 shortlist K1."),
+) -> None:
+    """Serve one gallery shard over HTTP (see ektp.abis.gallery.shard_server)."""
+    from ektp.abis.gallery.shard_server import serve
+
+    serve(gallery, calibration=calibration, host=host, port=port, encoder=encoder, candidates=candidates)
+
+
+@app.command("dedup-batch")
+@domain_errors_exit
+def dedup_batch_command(
+    gallery: Path = typer.Option(..., "--gallery", help="Persistent gallery directory."),
+    probes: Path = typer.Option(..., "--probes", help="Directory of CBEFF XML probe files."),
+    out: Path = typer.Option(..., "--out", help="decisions.csv to write."),
+    engine: str = typer.Option("inprocess", "--engine", help="inprocess or spark."),
+    spark_master: str = typer.Option("local[2]", "--spark-master", help="Spark master URL."),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Calibration JSON (default: fitted on a synthetic population)."
+    ),
+    calibration_n: int = typer.Option(1000, "--calibration-n", help="Persons for the fitted calibration."),
+    duplicate: float = typer.Option(40.0, "--duplicate-threshold", help="Fused score for DUPLICATE."),
+    adjudicate: float = typer.Option(15.0, "--adjudicate-threshold", help="Fused score for ADJUDICATE."),
+    top_k: int = typer.Option(10, "--top-k", help="Candidates kept per probe."),
+    candidates: int = typer.Option(200, "--candidates", help="Stage-1 shortlist K1."),
+    rows_per_partition: int = typer.Option(50_000, "--rows-per-partition", help="Spark: rows per task."),
+    encoder: str | None = typer.Option(None, "--encoder", help=_ENCODER_HELP),
+) -> None:
+    """Deduplicate a day's probes against a persistent gallery; one decision per probe in CSV."""
+    import time
+    from collections import Counter
+
+    from ektp.abis.decision import Thresholds
+    from ektp.abis.fusion import load_calibration
+    from ektp.abis.gallery import batch as b
+    from ektp.abis.gallery.shard_server import load_encoder
+
+    if engine not in b.ENGINES:
+        raise invalid("--engine", "choice", f"--engine must be one of {', '.join(b.ENGINES)}, got {engine!r}")
+    thresholds = Thresholds(duplicate=duplicate, adjudicate=adjudicate)
+    items = b.load_probes(probes)
+    if calibration is not None:
+        cal = load_calibration(calibration)
+    else:
+        from ektp.abis.evaluate import fit_from_synth
+
+        with _progress() as prog:
+            cal = fit_from_synth(calibration_n, 7919, progress=prog)
+    enc = load_encoder(encoder)
+    t0 = time.perf_counter()
+    if engine == "inprocess":
+        from ektp.abis.gallery.persistent import PersistentGallery
+
+        with PersistentGallery.open(gallery, encoder=enc, calibration=cal, readonly=True, create=False) as g:
+            decisions = b.dedup_inprocess(g, items, thresholds, top_k=top_k, candidates=candidates)
+    else:
+        from ektp.abis.gallery.spark import search_spark
+
+        prepared = b.prepare_probes(enc, items)
+        merged = search_spark(
+            gallery,
+            prepared,
+            cal,
+            master=spark_master,
+            candidates=candidates,
+            top_k=top_k,
+            rows_per_partition=rows_per_partition,
+        )
+        decisions = b.decide_all([pid for pid, _ in items], merged, thresholds)
+    try:
+        b.write_decisions(out, decisions)
+    except OSError as exc:
+        raise _fail(invalid("--out", "unwritable", f"{out}: {exc.strerror}")) from exc
+    counts = Counter(d.decision.value for d in decisions)
+    console.print(
+        f"{len(decisions):,} probes in {time.perf_counter() - t0:.1f} s ({engine}): "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+        + f" → [bold]{escape(str(out))}[/]"
+    )

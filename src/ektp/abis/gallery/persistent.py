@@ -116,8 +116,7 @@ def default_encoder() -> Stage1Encoder:
     """The project's stage-1 encoder (:mod:`ektp.abis.gallery.stage1`)."""
     from ektp.abis.gallery import stage1
 
-    version = getattr(stage1, "CODE_VERSION", getattr(stage1, "VERSION", 1))
-    return _ModuleEncoder(f"ektp.stage1/v{version}", int(stage1.CODE_BYTES), stage1.encode)
+    return _ModuleEncoder(f"ektp.stage1/{stage1.encoder_version()}", int(stage1.CODE_BYTES), stage1.encode)
 
 
 # ------------------------------------------------------------------------------------------
