@@ -137,6 +137,7 @@ class TestDedupBatchInProcess:
         assert "--probes" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not pyspark_available() or not java_available(), reason="needs pyspark and Java")
 class TestDedupBatchSpark:
     def test_spark_writes_exactly_the_in_process_decisions(

@@ -162,6 +162,8 @@ class TestShardedGallery:
 
     def test_down_shard_is_named(self, shard_urls: list[str], population: Population) -> None:
         dead = f"http://127.0.0.1:{_free_port()}"
-        with ShardedGallery([shard_urls[0], dead], encoder=FaceSimHash(), timeout=2) as r:
-            with pytest.raises(ShardUnavailable, match="shard 1"):
-                r.identify(population.gallery[0])
+        with (
+            ShardedGallery([shard_urls[0], dead], encoder=FaceSimHash(), timeout=2) as r,
+            pytest.raises(ShardUnavailable, match="shard 1"),
+        ):
+            r.identify(population.gallery[0])

@@ -480,7 +480,7 @@ class PersistentGallery:
         self._len = array("q")
         self._live = bytearray()
         self._row_of: dict[str, int] = {}
-        self._index: faiss.IndexBinaryFlat = faiss.IndexBinaryFlat(8 * store.manifest.code_bytes)
+        self._index: faiss.IndexBinary = faiss.IndexBinaryFlat(8 * store.manifest.code_bytes)
         self._index_dirty = False
         self.open_stats = OpenStats(0, 0, 0.0, 0.0, "empty")
 
@@ -769,7 +769,13 @@ class PersistentGallery:
         deleted records disappear). Crash-safe: see :mod:`.store`. Returns timings."""
         t0 = time.perf_counter()
         rows = [r for r in range(len(self._refs)) if self._live[r]]
-        all_codes = faiss.vector_to_array(self._index.xb).reshape(-1, self.code_bytes) if rows else None
+        all_codes = (
+            np.asarray(self._index.reconstruct_n(0, self._index.ntotal), dtype=np.uint8).reshape(
+                -1, self.code_bytes
+            )
+            if rows
+            else None
+        )
         before = sum(s.log_bytes for s in self._store.manifest.segments)
 
         def live() -> Iterator[PendingRecord]:

@@ -83,7 +83,7 @@ def load_encoder(spec: str | None) -> Stage1Encoder:
         obj = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
         raise invalid("--encoder", "importable", f"cannot import encoder {spec!r}: {exc}") from None
-    return obj() if isinstance(obj, type) else obj  # type: ignore[no-any-return]
+    return obj() if isinstance(obj, type) else obj
 
 
 def create_shard_app(gallery: PersistentGallery, *, name: str = "shard") -> FastAPI:
