@@ -25,7 +25,9 @@ class FaceSimHash:
 
     def encode(self, sample: BiometricSample) -> npt.NDArray[np.uint8]:
         if sample.face is not None:
-            planes = np.random.default_rng(self.seed).standard_normal((8 * self.code_bytes, sample.face.vector.shape[0]))
+            planes = np.random.default_rng(self.seed).standard_normal(
+                (8 * self.code_bytes, sample.face.vector.shape[0])
+            )
             bits = (planes @ sample.face.vector.astype(np.float64)) > 0
             return np.packbits(bits)
         iris = next(iter(sample.irises.values()), None)
