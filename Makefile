@@ -11,13 +11,15 @@ DEMO_PROVINCE ?= 32
 DEMO_SIZE ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The tests exercise the optional pieces too: Spark batch dedup and the Bozorth3 baseline.
+EXTRAS ?= dev,spark,baseline
 
 .PHONY: install demo test lint typecheck format pytest bench clean-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 install: $(STAMP)
