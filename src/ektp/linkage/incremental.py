@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from ektp.kit.errors import NotFound, invalid
-from ektp.linkage.levels import check_levels_match, comparison_vector
+from ektp.linkage.levels import JARO_WINKLER_COLUMNS, check_levels_match, comparison_vector
 from ektp.linkage.model import (
     BLOCKING_KEYS,
     FEATURE_COLUMNS,
@@ -297,22 +297,44 @@ class LinkedMaster:
     def _score_prepared(self, incoming: dict[str, Any]) -> list[Match]:
         rows = self._con.execute(self._scoring_sql, probe_keys(incoming)).fetchall()
         odds_prior = self._prior / (1.0 - self._prior)
-        seen: set[int] = set()
-        matches: list[Match] = []
         width = len(FEATURE_COLUMNS)
+        unique: dict[int, tuple[Any, ...]] = {}
         for row in rows:
-            record_id = int(row[0])
-            if record_id in seen:
-                continue
-            seen.add(record_id)
-            candidate = dict(zip(FEATURE_COLUMNS, row[:width], strict=True))
+            unique.setdefault(int(row[0]), row)
+        candidates = [
+            (dict(zip(FEATURE_COLUMNS, row[:width], strict=True)), int(row[width])) for row in unique.values()
+        ]
+        similarity = self._similarities(incoming, [candidate for candidate, _ in candidates])
+        matches: list[Match] = []
+        for candidate, cluster_id in candidates:
             odds = odds_prior
-            for factors, gamma in zip(self._bayes, comparison_vector(incoming, candidate), strict=True):
+            gammas = comparison_vector(incoming, candidate, lambda a, b: similarity[(a, b)])
+            for factors, gamma in zip(self._bayes, gammas, strict=True):
                 odds *= factors[gamma]
             probability = 1.0 if math.isinf(odds) else odds / (1.0 + odds)
-            matches.append(Match(record_id, int(row[width]), probability))
+            matches.append(Match(int(candidate["record_id"]), cluster_id, probability))
         matches.sort(key=lambda match: (-match.match_probability, match.record_id))
         return matches
+
+    def _similarities(
+        self, incoming: Mapping[str, Any], candidates: list[dict[str, Any]]
+    ) -> dict[tuple[str, str], float]:
+        """DuckDB's Jaro-Winkler similarity (the function Splink's SQL uses) for every string pair
+        the levels may ask about, in one query."""
+        pairs = {
+            (incoming[column], candidate[column])
+            for candidate in candidates
+            for column in JARO_WINKLER_COLUMNS
+            if incoming[column] is not None and candidate[column] is not None
+        }
+        if not pairs:
+            return {}
+        lefts, rights = zip(*pairs, strict=True)
+        rows = self._con.execute(
+            "select jaro_winkler_similarity(a, b) from (select unnest(?::VARCHAR[]) as a, unnest(?::VARCHAR[]) as b)",
+            [list(lefts), list(rights)],
+        ).fetchall()
+        return {pair: float(row[0]) for pair, row in zip(zip(lefts, rights, strict=True), rows, strict=True)}
 
     def check_record(self, record: Mapping[str, Any], *, add: bool = True) -> MatchResult:
         """Decide where ``record`` belongs (see the module doc) and, with ``add`` (default), store

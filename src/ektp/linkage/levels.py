@@ -9,18 +9,22 @@ levels are not the ektp ones (a custom model must use batch scoring).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from ektp.kit.errors import invalid
 
+Similarity = Callable[[str, str], float]
+
 
 def jaro_winkler(left: str, right: str) -> float:
-    """Jaro-Winkler similarity (prefix scale 0.1, prefix up to 4, boost when Jaro > 0.7), as
-    DuckDB's ``jaro_winkler_similarity``."""
+    """Textbook Jaro-Winkler similarity (prefix scale 0.1, prefix up to 4, boost when Jaro > 0.7).
+    DuckDB's ``jaro_winkler_similarity`` (rapidfuzz) picks matching characters differently on some
+    long strings, so the incremental matcher passes DuckDB's values in (``similarity``); this one
+    is the fallback for callers without a database."""
     if left == right:
-        return 1.0
+        return 1.0 if left else 0.0
     len_l, len_r = len(left), len(right)
     if not len_l or not len_r:
         return 0.0
@@ -82,12 +86,12 @@ def _null(*values: Any) -> bool:
     return any(value is None for value in values)
 
 
-def name_level(l: Mapping[str, Any], r: Mapping[str, Any]) -> int:  # noqa: E741
+def name_level(l: Mapping[str, Any], r: Mapping[str, Any], jw: Similarity = jaro_winkler) -> int:  # noqa: E741
     if _null(l["name_norm"], r["name_norm"]):
         return -1
     if l["name_norm"] == r["name_norm"]:
         return 7
-    similarity = jaro_winkler(l["name_norm"], r["name_norm"])
+    similarity = jw(l["name_norm"], r["name_norm"])
     if similarity >= 0.95:
         return 6
     if l["name_phon"] is not None and l["name_phon"] == r["name_phon"]:
@@ -131,22 +135,22 @@ def _exact(column: str, l: Mapping[str, Any], r: Mapping[str, Any]) -> int:  # n
     return 1 if l[column] == r[column] else 0
 
 
-def birth_place_level(l: Mapping[str, Any], r: Mapping[str, Any]) -> int:  # noqa: E741
+def birth_place_level(l: Mapping[str, Any], r: Mapping[str, Any], jw: Similarity = jaro_winkler) -> int:  # noqa: E741
     left, right = l["birth_place_norm"], r["birth_place_norm"]
     if _null(left, right):
         return -1
     if left == right:
         return 2
-    return 1 if jaro_winkler(left, right) >= 0.88 else 0
+    return 1 if jw(left, right) >= 0.88 else 0
 
 
-def mother_level(l: Mapping[str, Any], r: Mapping[str, Any]) -> int:  # noqa: E741
+def mother_level(l: Mapping[str, Any], r: Mapping[str, Any], jw: Similarity = jaro_winkler) -> int:  # noqa: E741
     left, right = l["mother_norm"], r["mother_norm"]
     if _null(left, right):
         return -1
     if left == right:
         return 3
-    if jaro_winkler(left, right) >= 0.9:
+    if jw(left, right) >= 0.9:
         return 2
     if l["mother_first"] is not None and l["mother_first"] == r["mother_first"]:
         return 1
@@ -165,15 +169,23 @@ def region_level(l: Mapping[str, Any], r: Mapping[str, Any]) -> int:  # noqa: E7
     return 0
 
 
-def comparison_vector(l: Mapping[str, Any], r: Mapping[str, Any]) -> list[int]:  # noqa: E741
+#: Columns compared with Jaro-Winkler (the incremental matcher asks DuckDB for these values).
+JARO_WINKLER_COLUMNS = ("name_norm", "birth_place_norm", "mother_norm")
+
+
+def comparison_vector(
+    l: Mapping[str, Any],  # noqa: E741
+    r: Mapping[str, Any],
+    jw: Similarity = jaro_winkler,
+) -> list[int]:
     """Gammas of (name, birth_date, sex, birth_place, mother_name, region, nik), the order of the
-    model's comparisons."""
+    model's comparisons; ``jw``: the Jaro-Winkler similarity to use."""
     return [
-        name_level(l, r),
+        name_level(l, r, jw),
         birth_date_level(l, r),
         _exact("sex", l, r),
-        birth_place_level(l, r),
-        mother_level(l, r),
+        birth_place_level(l, r, jw),
+        mother_level(l, r, jw),
         region_level(l, r),
         _exact("nik", l, r),
     ]

@@ -382,9 +382,13 @@ def make_db_api(backend: str = "duckdb", *, connection: Any = None, spark_sessio
 
         session = spark_session
         if session is None:
+            from splink.backends.spark import similarity_jar_location
+
+            # Splink's Jaro-Winkler and friends are Scala UDFs shipped in a jar with splink.
             session = (
                 SparkSession.builder.master("local[2]")
                 .appName("ektp-linkage")
+                .config("spark.jars", similarity_jar_location())
                 .config("spark.sql.shuffle.partitions", "8")
                 .config("spark.ui.enabled", "false")
                 .getOrCreate()
@@ -398,21 +402,20 @@ def register_features(db_api: Any, features: pa.Table, *, name: str) -> Any:
     """Register a feature table with the backend (an arrow table for DuckDB, a Spark DataFrame
     for Spark) and return the SplinkDataFrame."""
     if type(db_api).__name__ == "SparkAPI":
-        frame = (
-            db_api.spark.createDataFrame(features.to_pandas())
-            if _has_pandas()
-            else (db_api.spark.createDataFrame(features.to_pylist()))
+        from pyspark.sql import types as spark_types
+
+        mapping = {
+            pa.int64(): spark_types.LongType(),
+            pa.int32(): spark_types.IntegerType(),
+            pa.string(): spark_types.StringType(),
+            pa.list_(pa.string()): spark_types.ArrayType(spark_types.StringType()),
+        }
+        schema = spark_types.StructType(
+            [spark_types.StructField(f.name, mapping[f.type], nullable=True) for f in features.schema]
         )
-        return db_api.register(frame, table_name=name)
+        rows = [tuple(row[name] for name in features.column_names) for row in features.to_pylist()]
+        return db_api.register(db_api.spark.createDataFrame(rows, schema=schema), table_name=name)
     return db_api.register(features, table_name=name)
-
-
-def _has_pandas() -> bool:
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------------------------------------
