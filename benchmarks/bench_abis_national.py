@@ -277,7 +277,6 @@ def main() -> int:
             np.concatenate([real_flags, fill_flags]),
         )
         del fill_codes, fill_flags
-        index.codes = index.codes[:0]  # the faiss indexes hold the codes; keep one copy
         t_index = time.perf_counter() - t0
         rss1 = rss_mb()
         log(f"index built in {t_index:.1f} s; RSS +{rss1 - rss0:,.0f} MB")

@@ -55,13 +55,15 @@ def rank_of_mate(cands: list[np.ndarray], mates: np.ndarray) -> np.ndarray:
 class TestEncode:
     def test_shape_dtype_and_size_budget(self, population: Population) -> None:
         code = s1.encode(population.gallery[0])
-        assert code.shape == (s1.CODE_BYTES,) and code.dtype == np.uint8
+        assert code.shape == (s1.CODE_BYTES,)
+        assert code.dtype == np.uint8
         assert s1.Stage1Index.bytes_per_person() <= 64
 
     def test_deterministic(self, population: Population) -> None:
         a, fa = s1.encode_many(population.gallery[:20])
         b, fb = s1.encode_many(population.gallery[:20])
-        assert np.array_equal(a, b) and np.array_equal(fa, fb)
+        assert np.array_equal(a, b)
+        assert np.array_equal(fa, fb)
         assert np.array_equal(s1.encode(population.gallery[3]), a[3])
 
     def test_flags_say_what_is_present(self, gallery_codes: tuple[np.ndarray, np.ndarray]) -> None:
@@ -119,10 +121,11 @@ class TestSearch:
         mated = [p for p in probes if p.mate_id is not None][:40]
         no_iris = [dataclasses.replace(p, sample=dataclasses.replace(p.sample, irises={})) for p in mated]
         codes, flags = s1.encode_many([p.sample for p in no_iris])
-        assert np.all((flags & s1.HAS_ANY_IRIS) == 0) and np.all(flags & s1.HAS_FINGERS)
-        assert np.all(codes[:, s1.IRIS_SLICE] == 0)
+        assert np.all((flags & s1.HAS_ANY_IRIS) == 0)
+        assert np.all(flags & s1.HAS_FINGERS)
+        assert np.all(codes[:, s1.IRIS_SLICE] == codes[0, s1.IRIS_SLICE])  # the missing-eye pattern
         assert np.any(codes[:, s1.FINGER_SLICE] != 0)
-        cands = index.candidates_many(codes, flags, 30)
+        cands = index.candidates_many(codes, flags, 30, k_no_iris=30)
         ranks = rank_of_mate(cands, mate_rows(population, no_iris))
         assert np.mean(ranks < 30) >= 0.9  # 30 of 300 = 10 % penetration on the fallback part
 
@@ -145,7 +148,8 @@ class TestSearch:
         small = s1.Stage1Index().build(codes[:5], np.arange(5), flags[:5])
         d, r = small.search(codes[:3], 8, probe_flags=flags[:3])
         assert d.shape == r.shape == (3, 8)
-        assert np.all(r[:, 5:] == -1) and np.all(d[:, 5:] == -1)
+        assert np.all(r[:, 5:] == -1)
+        assert np.all(d[:, 5:] == -1)
         assert np.array_equal(r[:, 0], np.arange(3))  # a code is its own nearest neighbour
         assert np.all(d[:, 0] == 0)
 
@@ -188,7 +192,9 @@ class TestMaintenance:
         assert len(index) == N - 2
         _, rows = index.search(codes[[3, 10, 4]], 1, probe_flags=flags[[3, 10, 4]])
         found = index.ids[rows[:, 0]]
-        assert found[0] != 1003 and found[1] != 1010 and found[2] == 1004
+        assert found[0] != 1003
+        assert found[1] != 1010
+        assert found[2] == 1004
         index.add(codes[[3]], [5003], flags[[3]])
         _, rows = index.search(codes[[3]], 1, probe_flags=flags[[3]])
         assert index.ids[rows[0, 0]] == 5003
@@ -204,3 +210,49 @@ class TestMaintenance:
         r_flat = rank_of_mate(flat.search_samples(samples, 10), mates)
         r_ivf = rank_of_mate(ivf.search_samples(samples, 10), mates)
         assert np.mean(r_ivf < 10) >= np.mean(r_flat < 10) - 0.05
+
+
+class TestOneEye:
+    def test_probe_with_one_eye_ranked_on_that_eye(
+        self, index: s1.Stage1Index, population: Population, probes: tuple[Probe, ...]
+    ) -> None:
+        mated = [p for p in probes if p.mate_id is not None and EyePosition.LEFT in p.sample.irises][:40]
+        one_eye = [
+            dataclasses.replace(
+                p,
+                sample=dataclasses.replace(
+                    p.sample, irises={EyePosition.LEFT: p.sample.irises[EyePosition.LEFT]}
+                ),
+            )
+            for p in mated
+        ]
+        codes, flags = s1.encode_many([p.sample for p in one_eye])
+        assert np.all(flags & s1.HAS_ANY_IRIS == s1.HAS_LEFT_IRIS)
+        ranks = rank_of_mate(index.candidates_many(codes, flags, 10), mate_rows(population, one_eye))
+        assert np.mean(ranks < 10) >= 0.95
+
+    def test_gallery_persons_missing_an_eye_do_not_crowd_out_mates(
+        self, population: Population, probes: tuple[Probe, ...]
+    ) -> None:
+        gallery = list(population.gallery)
+        mates = set(mate_rows(population, probes).tolist())
+        others = [i for i in range(N) if i not in mates][:30]
+        for i in others:  # 30 persons enrolled without a right eye
+            irises = {e: c for e, c in gallery[i].irises.items() if e != EyePosition.RIGHT}
+            gallery[i] = dataclasses.replace(gallery[i], irises=irises)
+        codes, flags = s1.encode_many(gallery)
+        index = s1.Stage1Index().build(codes, np.arange(N), flags)
+        mated = [p for p in probes if p.mate_id is not None and EyePosition.LEFT in p.sample.irises][:40]
+        one_eye = [
+            dataclasses.replace(
+                p,
+                sample=dataclasses.replace(
+                    p.sample, irises={EyePosition.LEFT: p.sample.irises[EyePosition.LEFT]}
+                ),
+            )
+            for p in mated
+        ]
+        ranks = rank_of_mate(
+            index.search_samples([p.sample for p in one_eye], 5), mate_rows(population, one_eye)
+        )
+        assert np.mean(ranks < 5) >= 0.95

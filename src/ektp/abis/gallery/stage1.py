@@ -33,14 +33,17 @@ minutia) for pairs 20–160 px apart, square-root normalised, centred by the mea
 fingers and hashed by 11 fixed random hyperplanes. Weak alone; it is the fallback for persons
 with no usable iris (together with the face bits).
 
-A missing trait is encoded as zero bits and flagged absent; searches use the flags, see
-:class:`Stage1Index`.
+A missing eye is stored as a fixed random pattern (about half its bits away from any real eye,
+so persons missing the same eye do not look alike), other missing traits as zero bits; every
+trait is flagged present/absent and searches use the flags.
 
 Search policy
 -------------
-:meth:`Stage1Index.search_samples` (and :meth:`Stage1Index.candidates_for`): a probe with at
-least one iris is ranked by Hamming distance on the iris part over the whole gallery; a probe
-with no iris by Hamming distance on the fallback part. Gallery persons with no iris at all (a few
+:meth:`Stage1Index.search_samples` (and :meth:`Stage1Index.candidates_for`): a probe with both
+irises is ranked by Hamming distance on the 256-bit iris part over the whole gallery (faiss,
+batched); a probe with one iris on that eye's 128 bits (numpy popcount: rare); a probe with no
+iris on the fallback part, with a 20× longer candidate list (the fallback bits are weak, such
+probes are rare, and stage 2 sorts them out). Gallery persons with no iris at all (a few
 per thousand) cannot be reached by an iris scan, so every probe also scans that small subset on
 the fallback part and adds its ``k_fallback`` best. Stage 2 (``engine.identify(...,
 candidates=rows)``) then runs on the candidates only.
@@ -60,7 +63,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -98,6 +101,7 @@ IRIS_SLICE = slice(0, 2 * IRIS_BITS_PER_EYE // 8)
 FACE_SLICE = slice(IRIS_SLICE.stop, IRIS_SLICE.stop + FACE_BITS // 8)
 FINGER_SLICE = slice(FACE_SLICE.stop, CODE_BYTES)
 FALLBACK_SLICE = slice(IRIS_SLICE.stop, CODE_BYTES)
+_EYE_BYTES = IRIS_BITS_PER_EYE // 8
 
 HAS_RIGHT_IRIS = 1
 HAS_LEFT_IRIS = 2
@@ -340,6 +344,11 @@ def encoder_version() -> str:
     return h.hexdigest()[:16]
 
 
+#: Bits stored for a missing eye: a fixed random pattern, ~half the bits away from any real eye
+#: (zeros would make every person missing that eye look alike).
+_MISSING_EYE = np.random.default_rng(20240404).integers(0, 256, IRIS_BITS_PER_EYE // 8, dtype=np.uint8)
+
+
 def _usable_iris(code: IrisCode | None) -> bool:
     if code is None:
         return False
@@ -365,10 +374,11 @@ def encode_many(samples: Sequence[BiometricSample]) -> tuple[npt.NDArray[np.uint
                 rows.append(i)
                 cs.append(np.asarray(code.code, dtype=np.uint8))
                 ms.append(np.asarray(code.mask, dtype=np.uint8))
+        lo = e * _EYE_BYTES
+        codes[:, lo : lo + _EYE_BYTES] = _MISSING_EYE  # overwritten where the eye is present
         if rows:
             r = np.asarray(rows, dtype=np.int64)
-            lo = e * IRIS_BITS_PER_EYE // 8
-            codes[r, lo : lo + IRIS_BITS_PER_EYE // 8] = iris_bits(np.stack(cs), np.stack(ms))
+            codes[r, lo : lo + _EYE_BYTES] = iris_bits(np.stack(cs), np.stack(ms))
             flags[r] |= bit
     faces = [(i, s.face.vector) for i, s in enumerate(samples) if s.face is not None]
     if faces:
@@ -424,18 +434,45 @@ def _check_ids(ids: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
     return arr.astype(np.int64)
 
 
+_IRIS_D = IRIS_SLICE.stop * 8
+_FALLBACK_D = (CODE_BYTES - FALLBACK_SLICE.start) * 8
+
+
 def _flat(d_bits: int) -> Any:
     return faiss.IndexBinaryFlat(d_bits)
 
 
-@dataclass
-class SearchResult:
-    """Per probe: ``rows`` (B, k) int64 gallery rows (−1 pads) and ``distances`` (B, k) int32
-    Hamming distances on the part each probe was ranked by (``part``: "iris" or "fallback")."""
+def _view(index: Any) -> npt.NDArray[np.uint8]:
+    """The codes a faiss ``IndexBinaryFlat`` holds, as an (ntotal, code_size) view (no copy)."""
+    n, size = int(index.ntotal), int(index.code_size)
+    if n == 0:
+        return np.zeros((0, size), dtype=np.uint8)
+    return cast(npt.NDArray[np.uint8], faiss.rev_swig_ptr(index.xb.data(), n * size).reshape(n, size))
 
-    distances: npt.NDArray[np.int32]
-    rows: npt.NDArray[np.int64]
-    part: list[str]
+
+def _half_scan(
+    gallery: npt.NDArray[np.uint8], queries: npt.NDArray[np.uint8], k: int, chunk: int = 1 << 20
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Exhaustive top-k by Hamming distance on a column range of the codes (numpy popcount);
+    used for probes with one eye, which are rare."""
+    b = queries.shape[0]
+    n = gallery.shape[0]
+    k = min(k, n)
+    best_d = np.full((b, 0), 0, dtype=np.int32)
+    best_r = np.full((b, 0), 0, dtype=np.int64)
+    for lo in range(0, n, chunk):
+        part = gallery[lo : lo + chunk]
+        d = np.stack([np.bitwise_count(part ^ q).sum(axis=1, dtype=np.int32) for q in queries])
+        r = np.broadcast_to(np.arange(lo, lo + part.shape[0], dtype=np.int64), d.shape)
+        d = np.concatenate([best_d, d], axis=1)
+        r = np.concatenate([best_r, r], axis=1)
+        if d.shape[1] > k:
+            sel = np.argpartition(d, k - 1, axis=1)[:, :k]
+            d = np.take_along_axis(d, sel, axis=1)
+            r = np.take_along_axis(r, sel, axis=1)
+        best_d, best_r = d, r
+    order = np.lexsort((best_r, best_d), axis=1) if b else np.zeros((0, k), dtype=np.int64)
+    return np.take_along_axis(best_d, order, axis=1), np.take_along_axis(best_r, order, axis=1)
 
 
 class Stage1Index:
@@ -444,7 +481,12 @@ class Stage1Index:
     Rows are positions ``0..n-1`` in insertion order; ``ids`` (int64, opaque) go with them.
     ``kind="flat"`` scans every row; ``kind="ivf"`` uses an inverted file on the iris part
     (``nlist`` lists, trained at :meth:`build`; ``nprobe`` lists visited per probe).
-    :meth:`remove` deletes rows by id (the remaining rows keep their order and are renumbered)."""
+    :meth:`remove` deletes rows by id (the remaining rows keep their order and are renumbered).
+
+    Memory: the codes live once, inside the faiss indexes (iris part in a flat index, fallback
+    part in another; :attr:`codes` reassembles them on demand), plus ``flags`` and ``ids``:
+    :meth:`bytes_per_person` = 63 bytes. ``kind="ivf"`` keeps the iris part a second time
+    (32 bytes more) for single-eye scans and rebuilds."""
 
     def __init__(self, *, kind: str = "flat", nlist: int = 1024, nprobe: int = 64, threads: int = 1) -> None:
         if kind not in ("flat", "ivf"):
@@ -457,13 +499,14 @@ class Stage1Index:
         self.nlist = nlist
         self.nprobe = nprobe
         self.threads = threads
-        self.codes = np.zeros((0, CODE_BYTES), dtype=np.uint8)
         self.flags = np.zeros(0, dtype=np.uint8)
         self.ids = np.zeros(0, dtype=np.int64)
-        self._iris: Any = _flat(IRIS_SLICE.stop * 8)
-        self._fallback: Any = _flat((CODE_BYTES - FALLBACK_SLICE.start) * 8)
+        self._iris_flat: Any = _flat(_IRIS_D)
+        self._ivf: Any = None
+        self._quantizer: Any = None
+        self._fallback: Any = _flat(_FALLBACK_D)
         self._noiris_rows = np.zeros(0, dtype=np.int64)
-        self._noiris: Any = _flat((CODE_BYTES - FALLBACK_SLICE.start) * 8)
+        self._noiris: Any = _flat(_FALLBACK_D)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -471,14 +514,23 @@ class Stage1Index:
         return int(self.ids.shape[0])
 
     @property
+    def iris_codes(self) -> npt.NDArray[np.uint8]:
+        """(n, 32) view of the iris parts held by faiss (no copy)."""
+        return _view(self._iris_flat)
+
+    @property
+    def codes(self) -> npt.NDArray[np.uint8]:
+        """(n, CODE_BYTES) codes reassembled from the faiss storage (a copy)."""
+        return np.concatenate([self.iris_codes, _view(self._fallback)], axis=1)
+
+    @property
     def nbytes(self) -> int:
-        """Bytes held in RAM per the arrays (codes are held once by faiss and once here; the
-        per-person figure that counts is :meth:`bytes_per_person`)."""
-        return int(self.codes.nbytes + self.flags.nbytes + self.ids.nbytes)
+        """Bytes of codes, flags and ids held in RAM."""
+        return len(self) * self.bytes_per_person() + (len(self) * 32 if self.kind == "ivf" else 0)
 
     @staticmethod
     def bytes_per_person() -> int:
-        """Code + flags + id: what one person costs in RAM."""
+        """Code + flags + id: what one person costs in RAM (flat index)."""
         return CODE_BYTES + 1 + 8
 
     def build(
@@ -489,82 +541,91 @@ class Stage1Index:
         ``kind="ivf"``."""
         c = _check_codes(codes)
         n = c.shape[0]
-        self.codes = c.copy()
-        self.ids = _check_ids(ids, n)
-        self.flags = _check_flags(flags, n).copy()
-        self._rebuild_faiss(train=True)
+        ids_ = _check_ids(ids, n)
+        flags_ = _check_flags(flags, n).copy()
+        self._load_arrays(c, ids_, flags_, train=True)
         return self
 
     def add(self, codes: npt.ArrayLike, ids: npt.ArrayLike, flags: npt.ArrayLike | None = None) -> None:
-        """Append rows (an IVF index must have been built first)."""
+        """Append rows (IVF lists are trained at the first :meth:`build` or add of enough rows)."""
         c = _check_codes(codes)
         n = c.shape[0]
         i = _check_ids(ids, n)
         f = _check_flags(flags, n)
         start = len(self)
-        self.codes = np.concatenate([self.codes, c])
         self.ids = np.concatenate([self.ids, i])
         self.flags = np.concatenate([self.flags, f])
-        if self.kind == "ivf" and not self._iris.is_trained:
-            self._rebuild_faiss(train=True)
-            return
-        self._iris.add(np.ascontiguousarray(c[:, IRIS_SLICE]))
+        iris_part = np.ascontiguousarray(c[:, IRIS_SLICE])
+        self._iris_flat.add(iris_part)
         self._fallback.add(np.ascontiguousarray(c[:, FALLBACK_SLICE]))
         no_iris = np.flatnonzero((f & HAS_ANY_IRIS) == 0)
         if no_iris.size:
             self._noiris.add(np.ascontiguousarray(c[no_iris, FALLBACK_SLICE]))
             self._noiris_rows = np.concatenate([self._noiris_rows, no_iris + start])
+        if self.kind == "ivf":
+            if self._ivf is None or not self._ivf.is_trained:
+                self._train_ivf()
+            else:
+                self._ivf.add(iris_part)
 
     def remove(self, ids: npt.ArrayLike) -> int:
         """Delete every row whose id is in ``ids``; returns the number removed. Remaining rows
-        are renumbered (order kept) and the faiss indexes rebuilt from the codes (no retraining)."""
+        are renumbered (order kept) and the faiss indexes rebuilt from the codes (IVF lists keep
+        their training)."""
         drop = np.isin(self.ids, np.asarray(ids, dtype=np.int64))
         count = int(drop.sum())
         if count:
             keep = ~drop
-            self.codes = self.codes[keep]
-            self.ids = self.ids[keep]
-            self.flags = self.flags[keep]
-            self._rebuild_faiss(train=False)
+            self._load_arrays(self.codes[keep], self.ids[keep], self.flags[keep], train=False)
         return count
 
-    def _rebuild_faiss(self, *, train: bool) -> None:
-        iris_part = np.ascontiguousarray(self.codes[:, IRIS_SLICE])
-        d_iris = IRIS_SLICE.stop * 8
-        if self.kind == "ivf":
-            if train or not getattr(self._iris, "is_trained", False):
-                n = iris_part.shape[0]
-                nlist = max(1, min(self.nlist, n // 39 if n >= 39 else 1))
-                quantizer = faiss.IndexBinaryFlat(d_iris)
-                index = faiss.IndexBinaryIVF(quantizer, d_iris, nlist)
-                index.own_fields = True
-                quantizer.this.disown()
-                has_iris = (self.flags & HAS_ANY_IRIS) != 0
-                sample = iris_part[has_iris] if has_iris.any() else iris_part
-                if sample.shape[0] > nlist * 256:
-                    rng = np.random.default_rng(0)
-                    sample = sample[rng.choice(sample.shape[0], nlist * 256, replace=False)]
-                if sample.shape[0] >= nlist:
-                    index.train(np.ascontiguousarray(sample))
-                    self._iris = index
-                else:
-                    self._iris = index  # untrained until enough rows arrive
-            else:
-                self._iris.reset()
-            self._iris.nprobe = self.nprobe
-            if self._iris.is_trained:
-                self._iris.add(iris_part)
-        else:
-            self._iris = _flat(d_iris)
-            self._iris.add(iris_part)
-        fallback_part = np.ascontiguousarray(self.codes[:, FALLBACK_SLICE])
-        d_fb = fallback_part.shape[1] * 8
-        self._fallback = _flat(d_fb)
+    def _load_arrays(
+        self,
+        codes: npt.NDArray[np.uint8],
+        ids: npt.NDArray[np.int64],
+        flags: npt.NDArray[np.uint8],
+        *,
+        train: bool,
+        iris_index: Any = None,
+    ) -> None:
+        self.ids = ids
+        self.flags = flags
+        self._iris_flat = _flat(_IRIS_D)
+        self._iris_flat.add(np.ascontiguousarray(codes[:, IRIS_SLICE]))
+        fallback_part = np.ascontiguousarray(codes[:, FALLBACK_SLICE])
+        self._fallback = _flat(_FALLBACK_D)
         self._fallback.add(fallback_part)
-        self._noiris_rows = np.flatnonzero((self.flags & HAS_ANY_IRIS) == 0).astype(np.int64)
-        self._noiris = _flat(d_fb)
+        self._noiris_rows = np.flatnonzero((flags & HAS_ANY_IRIS) == 0).astype(np.int64)
+        self._noiris = _flat(_FALLBACK_D)
         if self._noiris_rows.size:
             self._noiris.add(np.ascontiguousarray(fallback_part[self._noiris_rows]))
+        if self.kind == "ivf":
+            if iris_index is not None:
+                self._ivf = iris_index
+                self._ivf.nprobe = self.nprobe
+            elif train or self._ivf is None or not self._ivf.is_trained:
+                self._train_ivf()
+            else:
+                self._ivf.reset()
+                self._ivf.add(np.ascontiguousarray(self.iris_codes))
+
+    def _train_ivf(self) -> None:
+        iris_part = np.ascontiguousarray(self.iris_codes)
+        n = iris_part.shape[0]
+        nlist = max(1, min(self.nlist, n // 39)) if n >= 39 else 1
+        quantizer = faiss.IndexBinaryFlat(_IRIS_D)
+        index = faiss.IndexBinaryIVF(quantizer, _IRIS_D, nlist)
+        self._quantizer = quantizer  # faiss keeps a raw pointer: hold the owner here
+        index.nprobe = self.nprobe
+        both = (self.flags & HAS_ANY_IRIS) == HAS_ANY_IRIS
+        sample = iris_part[both] if int(both.sum()) >= nlist else iris_part
+        if sample.shape[0] > nlist * 256:
+            rng = np.random.default_rng(0)
+            sample = sample[np.sort(rng.choice(sample.shape[0], nlist * 256, replace=False))]
+        self._ivf = index
+        if sample.shape[0] >= nlist and n:
+            index.train(np.ascontiguousarray(sample))
+            index.add(iris_part)
 
     # -- searching --------------------------------------------------------------------------
 
@@ -572,12 +633,9 @@ class Stage1Index:
         self, probe_codes: npt.ArrayLike, k: int, *, probe_flags: npt.ArrayLike | None = None
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
         """Batched search: ``(distances, rows)``, each (B, k); −1 rows (and distance −1) pad
-        when fewer than k rows exist. Probes with an iris flag are ranked on the iris part, the
-        others on the fallback part (see the module docstring)."""
-        result = self._search(probe_codes, k, probe_flags)
-        return result.distances, result.rows
-
-    def _search(self, probe_codes: npt.ArrayLike, k: int, probe_flags: npt.ArrayLike | None) -> SearchResult:
+        when fewer than k rows exist. A probe with both irises is ranked on the 256-bit iris part
+        (faiss), one with a single iris on that eye's 128 bits, one with no iris on the fallback
+        part (see the module docstring)."""
         q = _check_codes(probe_codes, "probe_codes")
         b = q.shape[0]
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
@@ -586,23 +644,27 @@ class Stage1Index:
         k = int(k)
         dist = np.full((b, k), -1, dtype=np.int32)
         rows = np.full((b, k), -1, dtype=np.int64)
-        part = ["iris" if flag & HAS_ANY_IRIS else "fallback" for flag in f]
         if len(self) == 0 or b == 0:
-            return SearchResult(dist, rows, part)
+            return dist, rows
         faiss.omp_set_num_threads(self.threads)
-        with_iris = np.flatnonzero((f & HAS_ANY_IRIS) != 0)
-        without = np.flatnonzero((f & HAS_ANY_IRIS) == 0)
         kk = min(k, len(self))
-        if with_iris.size and self._iris.ntotal:
-            d, r = self._iris.search(np.ascontiguousarray(q[with_iris][:, IRIS_SLICE]), kk)
-            dist[with_iris, :kk] = d
-            rows[with_iris, :kk] = r
-        if without.size:
-            d, r = self._fallback.search(np.ascontiguousarray(q[without][:, FALLBACK_SLICE]), kk)
-            dist[without, :kk] = d
-            rows[without, :kk] = r
+        eyes = f & HAS_ANY_IRIS
+        both = np.flatnonzero(eyes == HAS_ANY_IRIS)
+        if both.size:
+            index = self._ivf if self.kind == "ivf" and self._ivf is not None else self._iris_flat
+            d, r = index.search(np.ascontiguousarray(q[both][:, IRIS_SLICE]), kk)
+            dist[both, :kk], rows[both, :kk] = d, r
+        for eye_flag, lo in ((HAS_RIGHT_IRIS, 0), (HAS_LEFT_IRIS, _EYE_BYTES)):
+            one = np.flatnonzero(eyes == eye_flag)
+            if one.size:
+                d, r = _half_scan(self.iris_codes[:, lo : lo + _EYE_BYTES], q[one, lo : lo + _EYE_BYTES], kk)
+                dist[one, : d.shape[1]], rows[one, : d.shape[1]] = d, r
+        none = np.flatnonzero(eyes == 0)
+        if none.size:
+            d, r = self._fallback.search(np.ascontiguousarray(q[none][:, FALLBACK_SLICE]), kk)
+            dist[none, :kk], rows[none, :kk] = d, r
         dist[rows < 0] = -1
-        return SearchResult(dist, rows, part)
+        return dist, rows
 
     def search_noiris(
         self, probe_codes: npt.ArrayLike, k: int
@@ -628,53 +690,68 @@ class Stage1Index:
         k: int,
         *,
         k_fallback: int = 10,
+        k_no_iris: int | None = None,
     ) -> list[npt.NDArray[np.int64]]:
-        """Per probe, the gallery rows for stage 2: the ``k`` best by :meth:`search` plus, for a
-        probe that was ranked on its iris, the ``k_fallback`` best gallery rows that have no iris
-        (by the fallback part). Unique rows, stage-1 order."""
+        """Per probe, the gallery rows for stage 2: the ``k`` best by :meth:`search` (``k_no_iris``,
+        default ``20·k``, for a probe with no iris: the fallback part is weaker, and such probes
+        are rare) plus, for a probe ranked on an iris, the ``k_fallback`` best gallery rows that
+        have no iris (by the fallback part). Unique rows, stage-1 order."""
         q = _check_codes(probe_codes, "probe_codes")
         f = _check_flags(np.asarray(probe_flags, dtype=np.uint8), q.shape[0], "probe_flags")
-        _, rows = self.search(q, k, probe_flags=f)
-        extra = self.search_noiris(q, k_fallback)[1] if k_fallback > 0 else None
-        out: list[npt.NDArray[np.int64]] = []
-        for i in range(q.shape[0]):
-            r = rows[i][rows[i] >= 0]
-            if extra is not None and f[i] & HAS_ANY_IRIS:
-                e = extra[i][extra[i] >= 0]
-                r = np.concatenate([r, e[~np.isin(e, r)]])
-            out.append(r)
+        if k_no_iris is None:
+            k_no_iris = 20 * k
+        out: list[npt.NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)] * q.shape[0]
+        has_iris = (f & HAS_ANY_IRIS) != 0
+        for sel, kk in ((np.flatnonzero(has_iris), k), (np.flatnonzero(~has_iris), k_no_iris)):
+            if sel.size == 0:
+                continue
+            _, rows = self.search(q[sel], kk, probe_flags=f[sel])
+            extra = self.search_noiris(q[sel], k_fallback)[1] if k_fallback > 0 else None
+            for j, i in enumerate(sel):
+                r = rows[j][rows[j] >= 0]
+                if extra is not None and has_iris[i]:
+                    e = extra[j][extra[j] >= 0]
+                    r = np.concatenate([r, e[~np.isin(e, r)]])
+                out[int(i)] = r
         return out
 
     def search_samples(
-        self, samples: Sequence[BiometricSample], k: int, *, k_fallback: int = 10
+        self,
+        samples: Sequence[BiometricSample],
+        k: int,
+        *,
+        k_fallback: int = 10,
+        k_no_iris: int | None = None,
     ) -> list[npt.NDArray[np.int64]]:
         """:meth:`candidates_many` for samples (encoded here, batched)."""
         codes, flags = encode_many(samples)
-        return self.candidates_many(codes, flags, k, k_fallback=k_fallback)
+        return self.candidates_many(codes, flags, k, k_fallback=k_fallback, k_no_iris=k_no_iris)
 
     def candidates_for(
-        self, sample: BiometricSample, k: int, *, k_fallback: int = 10
+        self, sample: BiometricSample, k: int, *, k_fallback: int = 10, k_no_iris: int | None = None
     ) -> npt.NDArray[np.int64]:
         """Gallery rows to hand to stage 2 (``engine.identify(..., candidates=rows)``) for one
         probe sample. The iris part is rotation-invariant, so one encoding covers every
         rotation of the eye (no multi-shift probing)."""
-        return self.search_samples([sample], k, k_fallback=k_fallback)[0]
+        return self.search_samples([sample], k, k_fallback=k_fallback, k_no_iris=k_no_iris)[0]
 
     # -- persistence ------------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> None:
-        """Write ``codes.npy``, ``flags.npy``, ``ids.npy``, ``iris.faiss`` (faiss
-        ``write_index_binary``, so an IVF index loads trained) and ``meta.json`` into
-        ``directory`` (created)."""
+        """Write ``iris.faiss`` and ``fallback.faiss`` (faiss ``write_index_binary``),
+        ``ivf.faiss`` for an IVF index (loads trained), ``flags.npy``, ``ids.npy`` and
+        ``meta.json`` (written last) into ``directory`` (created)."""
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "codes.npy", self.codes)
+        faiss.write_index_binary(self._iris_flat, str(path / "iris.faiss"))
+        faiss.write_index_binary(self._fallback, str(path / "fallback.faiss"))
+        if self.kind == "ivf" and self._ivf is not None:
+            faiss.write_index_binary(self._ivf, str(path / "ivf.faiss"))
         np.save(path / "flags.npy", self.flags)
         np.save(path / "ids.npy", self.ids)
-        faiss.write_index_binary(self._iris, str(path / "iris.faiss"))
         meta = {
             "format": "ektp.abis.stage1",
-            "version": 1,
+            "version": 2,
             "encoder": encoder_version(),
             "code_bytes": CODE_BYTES,
             "kind": self.kind,
@@ -685,38 +762,28 @@ class Stage1Index:
         (path / "meta.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, directory: str | Path, *, threads: int = 1, mmap: bool = False) -> Stage1Index:
-        """Read an index written by :meth:`save` (refuses another format or encoder version).
-        The iris index is read with faiss; the fallback indexes are rebuilt from the codes."""
+    def load(cls, directory: str | Path, *, threads: int = 1) -> Stage1Index:
+        """Read an index written by :meth:`save` (refuses another format or encoder version)."""
         path = Path(directory)
         try:
             meta = json.loads((path / "meta.json").read_text())
         except FileNotFoundError:
             raise invalid("directory", "missing", f"{path} holds no stage-1 index (meta.json)") from None
-        if meta.get("format") != "ektp.abis.stage1" or meta.get("version") != 1:
-            raise invalid("directory", "format", f"{path} is not an ektp.abis.stage1 v1 index")
+        if meta.get("format") != "ektp.abis.stage1" or meta.get("version") != 2:
+            raise invalid("directory", "format", f"{path} is not an ektp.abis.stage1 v2 index")
         if meta.get("encoder") != encoder_version() or meta.get("code_bytes") != CODE_BYTES:
             raise invalid(
                 "directory", "encoder", f"{path} was encoded by encoder {meta.get('encoder')}; re-encode"
             )
         index = cls(kind=meta["kind"], nlist=int(meta["nlist"]), nprobe=int(meta["nprobe"]), threads=threads)
-        mode = "r" if mmap else None
-        index.codes = np.load(path / "codes.npy", mmap_mode=mode)
-        index.flags = np.load(path / "flags.npy")
-        index.ids = np.load(path / "ids.npy")
-        if index.codes.shape != (int(meta["rows"]), CODE_BYTES) or index.ids.shape[0] != int(meta["rows"]):
-            raise invalid("directory", "rows", f"{path}: arrays do not match meta.json rows")
-        index._iris = faiss.read_index_binary(str(path / "iris.faiss"))
-        if index.kind == "ivf":
-            index._iris.nprobe = index.nprobe
-        if index._iris.ntotal != len(index):
-            raise invalid("directory", "rows", f"{path}: iris.faiss holds {index._iris.ntotal} rows")
-        fallback_part = np.ascontiguousarray(index.codes[:, FALLBACK_SLICE])
-        d_fb = fallback_part.shape[1] * 8
-        index._fallback = _flat(d_fb)
-        index._fallback.add(fallback_part)
-        index._noiris_rows = np.flatnonzero((index.flags & HAS_ANY_IRIS) == 0).astype(np.int64)
-        index._noiris = _flat(d_fb)
-        if index._noiris_rows.size:
-            index._noiris.add(np.ascontiguousarray(fallback_part[index._noiris_rows]))
+        iris = faiss.read_index_binary(str(path / "iris.faiss"))
+        fallback = faiss.read_index_binary(str(path / "fallback.faiss"))
+        ids = np.load(path / "ids.npy")
+        flags = np.load(path / "flags.npy")
+        n = int(meta["rows"])
+        if iris.ntotal != n or fallback.ntotal != n or ids.shape != (n,) or flags.shape != (n,):
+            raise invalid("directory", "rows", f"{path}: the stored parts do not all hold {n} rows")
+        codes = np.concatenate([_view(iris), _view(fallback)], axis=1)
+        ivf = faiss.read_index_binary(str(path / "ivf.faiss")) if index.kind == "ivf" else None
+        index._load_arrays(codes, ids.astype(np.int64), flags.astype(np.uint8), train=False, iris_index=ivf)
         return index
