@@ -45,7 +45,8 @@ batched); a probe with one iris on that eye's 128 bits (numpy popcount: rare); a
 iris on the fallback part, with a 20× longer candidate list (the fallback bits are weak, such
 probes are rare, and stage 2 sorts them out). Gallery persons with no iris at all (a few
 per thousand) cannot be reached by an iris scan, so every probe also scans that small subset on
-the fallback part and adds its ``k_fallback`` best. Stage 2 (``engine.identify(...,
+the fallback part and adds its ``k_fallback`` best; likewise persons enrolled with one eye only
+(under 1 %) are scanned on that eye's bits. Stage 2 (``engine.identify(...,
 candidates=rows)``) then runs on the candidates only.
 
 Indexes: ``kind="flat"`` (exhaustive :class:`faiss.IndexBinaryFlat`, the default) or
@@ -689,13 +690,15 @@ class Stage1Index:
         probe_flags: npt.ArrayLike,
         k: int,
         *,
-        k_fallback: int = 10,
+        k_fallback: int = 2,
         k_no_iris: int | None = None,
     ) -> list[npt.NDArray[np.int64]]:
         """Per probe, the gallery rows for stage 2: the ``k`` best by :meth:`search` (``k_no_iris``,
         default ``20·k``, for a probe with no iris: the fallback part is weaker, and such probes
         are rare) plus, for a probe ranked on an iris, the ``k_fallback`` best gallery rows that
-        have no iris (by the fallback part). Unique rows, stage-1 order."""
+        have no iris (by the fallback part) and the ``k_fallback`` best that have only one of
+        the probe's eyes (by that eye): a joint two-eye scan ranks those persons badly. Unique
+        rows, stage-1 order."""
         q = _check_codes(probe_codes, "probe_codes")
         f = _check_flags(np.asarray(probe_flags, dtype=np.uint8), q.shape[0], "probe_flags")
         if k_no_iris is None:
@@ -706,13 +709,39 @@ class Stage1Index:
             if sel.size == 0:
                 continue
             _, rows = self.search(q[sel], kk, probe_flags=f[sel])
-            extra = self.search_noiris(q[sel], k_fallback)[1] if k_fallback > 0 else None
+            extras = self._extras(q[sel], f[sel], k_fallback) if k_fallback > 0 else []
             for j, i in enumerate(sel):
                 r = rows[j][rows[j] >= 0]
-                if extra is not None and has_iris[i]:
+                for extra in extras:
                     e = extra[j][extra[j] >= 0]
                     r = np.concatenate([r, e[~np.isin(e, r)]])
                 out[int(i)] = r
+        return out
+
+    def _extras(
+        self, q: npt.NDArray[np.uint8], f: npt.NDArray[np.uint8], k: int
+    ) -> list[npt.NDArray[np.int64]]:
+        """Rows an iris scan ranks badly: gallery persons with no iris (fallback part, for probes
+        ranked on an iris) and persons with one eye only (that eye's bits, for probes that have
+        that eye). Each (B, k) with −1 where not applicable."""
+        b = q.shape[0]
+        out = []
+        iris_probe = (f & HAS_ANY_IRIS) != 0
+        if self._noiris_rows.size and iris_probe.any():
+            rows = self.search_noiris(q, k)[1]
+            rows[~iris_probe] = -1
+            out.append(rows)
+        eyes = self.flags & HAS_ANY_IRIS
+        for eye_flag, lo in ((HAS_RIGHT_IRIS, 0), (HAS_LEFT_IRIS, _EYE_BYTES)):
+            subset = np.flatnonzero(eyes == eye_flag)
+            probes = np.flatnonzero(f & eye_flag)
+            if subset.size == 0 or probes.size == 0:
+                continue
+            rows = np.full((b, k), -1, dtype=np.int64)
+            codes = np.ascontiguousarray(self.iris_codes[subset, lo : lo + _EYE_BYTES])
+            _, r = _half_scan(codes, q[probes, lo : lo + _EYE_BYTES], k)
+            rows[probes, : r.shape[1]] = subset[r]
+            out.append(rows)
         return out
 
     def search_samples(
@@ -720,7 +749,7 @@ class Stage1Index:
         samples: Sequence[BiometricSample],
         k: int,
         *,
-        k_fallback: int = 10,
+        k_fallback: int = 2,
         k_no_iris: int | None = None,
     ) -> list[npt.NDArray[np.int64]]:
         """:meth:`candidates_many` for samples (encoded here, batched)."""
@@ -728,7 +757,7 @@ class Stage1Index:
         return self.candidates_many(codes, flags, k, k_fallback=k_fallback, k_no_iris=k_no_iris)
 
     def candidates_for(
-        self, sample: BiometricSample, k: int, *, k_fallback: int = 10, k_no_iris: int | None = None
+        self, sample: BiometricSample, k: int, *, k_fallback: int = 2, k_no_iris: int | None = None
     ) -> npt.NDArray[np.int64]:
         """Gallery rows to hand to stage 2 (``engine.identify(..., candidates=rows)``) for one
         probe sample. The iris part is rotation-invariant, so one encoding covers every
