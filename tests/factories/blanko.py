@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ektp.auth.permissions import SYSTEM
 from ektp.blanko import contracts, ledger
 from ektp.blanko.contracts import DeliveryLine
+from ektp.kit.errors import NotFound
 from ektp.models.blanko import CENTRE_CODE, Contract, LedgerReason, Location, Lot
 
 __all__ = ["FACTORY_DATE", "location", "make_contract", "make_lot", "make_lot_at"]
@@ -28,8 +29,11 @@ _counter = itertools.count(1)
 
 def location(session: Session, code: str) -> Location:
     """The ledger location ``code``, creating every location first if needed."""
-    contracts.ensure_locations(session)
-    return ledger.location_by_code(session, code)
+    try:
+        return ledger.location_by_code(session, code)
+    except NotFound:
+        contracts.ensure_locations(session)
+        return ledger.location_by_code(session, code)
 
 
 def make_contract(
@@ -40,7 +44,7 @@ def make_contract(
     signed_on: dt.date = dt.date(2017, 1, 2),
     number: str | None = None,
 ) -> Contract:
-    contracts.ensure_locations(session)
+    location(session, CENTRE_CODE)  # makes the locations on first use
     supplier = contracts.get_or_create_supplier(session, name="PT Penyedia Blanko Uji (test)", actor=SYSTEM)
     contract = contracts.create_contract(
         session,
