@@ -27,6 +27,7 @@ def build_app() -> typer.Typer:
     from ektp.abis.cli import app as abis_app
     from ektp.audit.cli import app as audit_app
     from ektp.auth.cli import app as users_app
+    from ektp.blanko.cli import app as blanko_app
     from ektp.population.cli import app as population_app
     from ektp.regions.cli import app as regions_app
     from ektp.serve import register_serve_commands
@@ -38,5 +39,6 @@ def build_app() -> typer.Typer:
     app.add_typer(population_app, name="residents")
     app.add_typer(simulate_app, name="simulate")
     app.add_typer(abis_app, name="abis")
+    app.add_typer(blanko_app, name="blanko")
     register_serve_commands(app)
     return app
