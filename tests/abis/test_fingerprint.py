@@ -292,6 +292,69 @@ class TestScores:
         assert fp.match(a, b, max_relaxed_pairs=8) > fp.match(a, other, max_relaxed_pairs=8)
 
 
+def _popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Bits set per element (portable: no numpy >= 2 bitwise_count)."""
+    as_bytes = words.astype("<u8").view(np.uint8).reshape(*words.shape, 8)
+    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1).astype(np.int64)
+
+
+def reference_lss(a: FingerTemplate, b: FingerTemplate) -> float:
+    """LSS written out with numpy: the mean of the nP best local similarities over the pairs whose
+    directions differ by less than π/2 and that share enough valid cells."""
+    if len(a) == 0 or len(b) == 0:
+        return 0.0
+    from ektp.abis.match import mcc_kernels as k
+
+    ca, cb = a.cylinders[:, None, :], b.cylinders[None, :, :]
+    ma, mb = a.masks[:, None, None], b.masks[None, :, None]
+    na = _popcount(ca & mb).sum(axis=-1)
+    nb = _popcount(cb & ma).sum(axis=-1)
+    nx = _popcount((ca & mb) ^ (cb & ma)).sum(axis=-1)
+    common = _popcount(a.masks[:, None] & b.masks[None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = 1.0 - np.sqrt(nx) / (np.sqrt(na) + np.sqrt(nb))
+    d = np.abs((a.angle[:, None].astype(np.float64) - b.angle[None, :] + np.pi) % (2 * np.pi) - np.pi)
+    ok = (common >= k.MIN_COMMON_CELLS) & (na + nb > 0) & (d < np.pi / 2)
+    values = np.sort(np.where(ok, lam, 0.0).ravel())[::-1]
+    n_p = k.number_of_pairs(len(a), len(b))
+    return float(values[:n_p].sum() / n_p)
+
+
+class TestKernelAgainstReference:
+    def test_lss_equals_the_numpy_reference(
+        self, templates: list[tuple[FingerTemplate, FingerTemplate]]
+    ) -> None:
+        # the kernel selects the best pairs without sorting (thresholds counted on block maxima);
+        # the result must be the exact mean of the nP best similarities
+        gallery = fp.pack_templates([t for pair in templates for t in pair])
+        for probe, _ in templates:
+            got = fp.match_many(probe, gallery, consolidation=Consolidation.LSS)
+            want = [reference_lss(probe, gallery.template(g)) for g in range(len(gallery))]
+            np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
+
+    def test_lss_with_many_tied_similarities(self) -> None:
+        # a regular grid with one direction: many cylinders are identical, so most similarities tie
+        xs, ys = np.meshgrid(np.arange(150.0, 350.0, 25.0), np.arange(150.0, 350.0, 25.0))
+        grid = fp.make_template(to_minutiae(xs.ravel(), ys.ravel(), np.full(xs.size, 0.3)))
+        assert len(grid) > 30
+        lss = fp.match(grid, grid, consolidation=Consolidation.LSS)
+        assert lss > 0.9
+        assert abs(lss - reference_lss(grid, grid)) < 2e-6
+        # (LSS-R may pick shifted pairs among the ties: only its range is certain here)
+        assert 0.0 < fp.match(grid, grid, consolidation=Consolidation.LSSR) <= 1.0
+
+    def test_relaxation_of_more_than_32_pairs(
+        self, templates: list[tuple[FingerTemplate, FingerTemplate]]
+    ) -> None:
+        # nR > 32 takes the relaxation's two-block path
+        gallery = fp.pack_templates([b for _, b in templates])
+        wide = np.stack([fp.match_many(a, gallery, max_relaxed_pairs=64) for a, _ in templates])
+        assert np.all((wide >= 0.0) & (wide <= 1.0))
+        assert np.all(np.argmax(wide, axis=1) == np.arange(len(templates)))
+        a = templates[0][0]
+        assert fp.match(a, a, max_relaxed_pairs=64) > 0.9
+
+
 class TestOneToMany:
     @pytest.mark.parametrize("consolidation", BOTH)
     def test_one_to_one_equals_one_to_many(
