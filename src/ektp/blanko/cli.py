@@ -179,6 +179,16 @@ def reconcile(database_url: str | None = DatabaseOption) -> None:
             verdict,
         )
     console.print(table)
+    for contract, _, result in results:
+        verdict = (
+            "balanced"
+            if result.balanced
+            else "NOT balanced: "
+            + ", ".join(
+                f"{line.name} off by {line.difference:+,}" for line in result.lines if not line.balanced
+            )
+        )
+        console.print(f"{contract.number}: {verdict}", soft_wrap=True)
     console.print(f"{count} contracts, {unbalanced} not balanced")
     if unbalanced:
         raise typer.Exit(code=1)

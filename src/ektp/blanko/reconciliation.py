@@ -8,7 +8,7 @@ the entries. Definitions (all in blanks, for the contract's lots):
 * **distributed**: net blanks that left the centre for anywhere but the supplier;
 * **printed / spoiled / lost / in transit**: balances of those locations;
 * **on hand**: the centre; the regions (every province and regency/city office);
-* **adjustments**: the ADJUSTMENT balance, negated — blanks written off by counts and corrections
+* **adjustments**: the ADJUSTMENT balance — blanks written off by counts and corrections
   (negative when counts found blanks).
 
 The figures go to :func:`ektp.planning.indicators.reconcile`, which checks the identities
@@ -90,7 +90,7 @@ def contract_figures(session: Session, contracts: list[Contract]) -> dict[int, C
             on_hand_regions=stock.get(LocationKind.PROVINCE.value, 0)
             + stock.get(LocationKind.REGENCY.value, 0),
             in_transit=stock.get(LocationKind.IN_TRANSIT.value, 0),
-            adjustments=-stock.get(LocationKind.ADJUSTMENT.value, 0),
+            adjustments=stock.get(LocationKind.ADJUSTMENT.value, 0),
         )
     return figures
 
