@@ -746,16 +746,15 @@ _AX, _AY, _BX, _BY, _COS, _SIN, _LAM, _NEXT = range(8)
 
 
 @_jit_inline
-def _rotation_cos_sin(work: npt.NDArray[np.float32], c0: int) -> None:
-    """Row _COS holds rotations r in (−2π, 2π); replace columns c0:c0+32 by cos r, and _SIN by sin r.
+def _rotation_cos_sin(work: npt.NDArray[np.float32], width: int) -> None:
+    """Row _COS holds rotations r in (−2π, 2π); replace columns :width by cos r, and _SIN by sin r.
 
     The window keeps |r| < π/2 after wrapping, where these float32 Taylor polynomials are
     accurate to 4e-6 (and they vectorise, unlike math.cos)."""
     f1 = np.float32(1.0)
     pi = np.float32(math.pi)
     two_pi = np.float32(TWO_PI)
-    for k in range(RELAX_BLOCK):
-        p = c0 + k
+    for p in range(width):
         r = work[_COS, p]
         r = r - two_pi if r > pi else r
         r = r + two_pi if r < -pi else r
@@ -848,8 +847,7 @@ def _relax(
     for p in range(n_r, width):  # padding: pairs of weight 0
         for r in range(_NEXT):
             work[r, p] = f0
-    for c0 in range(0, width, RELAX_BLOCK):
-        _rotation_cos_sin(work, c0)
+    _rotation_cos_sin(work, width)
     for q in range(n_r):
         _support_row(work, rho, q, width)
         rho[q, q] = f0
