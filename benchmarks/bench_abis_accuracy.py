@@ -410,6 +410,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--baseline-population", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--skip", default="", help="comma list of runs to skip: all,finger,baseline")
+    ap.add_argument(
+        "--search-limit", type=int, default=None, help="use only the first K cached searches (all)"
+    )
+    ap.add_argument(
+        "--finger-search-limit",
+        type=int,
+        default=None,
+        help="use only the first K cached searches (fingers alone)",
+    )
     args = ap.parse_args(argv)
     n = args.gallery
     out = args.out or OUT / f"abis_accuracy_{n}"
@@ -426,7 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     gallery, sets, build_seconds = prepare_data(n, args.seed, counts, args.threads, OUT)
     calibration = calibration_for(args.seed + 7919, args.calibration_n, args.threads, OUT)
-    summary: dict[str, Any] = {
+    previous = out / "summary.json"
+    summary: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    summary.pop("total_seconds", None)
+    summary |= {
         "command": " ".join([sys.executable, *sys.argv]),
         "N": n,
         "seed": args.seed,
@@ -438,7 +450,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     gate = QualityGate()
     runs = [
-        ("all", ("finger", "iris", "face"), sets["search"], 1e-3, Prefilter(2, args.shortlist, 0)),
+        (
+            "all",
+            ("finger", "iris", "face"),
+            sets["search"][: args.search_limit],
+            1e-3,
+            Prefilter(2, args.shortlist, 0),
+        ),
         (
             "finger",
             ("finger",),
@@ -477,6 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_report(report)
         summary[name] = summarise(report)
         summary[name]["wall_seconds"] = time.perf_counter() - t0
+        summary[name]["command"] = summary["command"]
         (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         log(f"run '{name}' done in {time.perf_counter() - t0:.0f} s")
     if "baseline" not in skip:
