@@ -607,6 +607,12 @@ def post_fifo(
             f"FIFO needs a location that holds blanks; {from_location.code} does not (name the lot)",
         )
     last_error: InsufficientStock | None = None
+    # On PostgreSQL each attempt runs inside a savepoint: a refused attempt has already taken its
+    # balance locks, and ROLLBACK TO SAVEPOINT releases them — a retry that locked new keys while
+    # still holding the old ones would break the one lock order and could deadlock with another
+    # retrying posting. (Raw SAVEPOINT statements: a refused attempt wrote nothing the session
+    # tracks, so there is nothing for the ORM to forget.)
+    guarded = session.get_bind().dialect.name == "postgresql"
     for _ in range(_FIFO_ATTEMPTS):
         candidates = _fifo_candidates(session, from_location)
         available = sum(q for _, q in candidates)
@@ -615,8 +621,10 @@ def post_fifo(
                 location_code=from_location.code, lot_no=None, available=available, requested=quantity
             )
         split = fifo_split(candidates, quantity)
+        if guarded:
+            session.execute(text("SAVEPOINT ektp_ledger_fifo"))
         try:
-            return post(
+            event = post(
                 session,
                 reason=reason,
                 movements=[
@@ -630,7 +638,17 @@ def post_fifo(
             )
         except InsufficientStock as error:
             # A concurrent posting took blanks between the read and the update: read again.
+            if guarded:
+                session.execute(text("ROLLBACK TO SAVEPOINT ektp_ledger_fifo"))
             last_error = error
+            continue
+        except BaseException:
+            if guarded:
+                session.execute(text("ROLLBACK TO SAVEPOINT ektp_ledger_fifo"))
+            raise
+        if guarded:
+            session.execute(text("RELEASE SAVEPOINT ektp_ledger_fifo"))
+        return event
     assert last_error is not None
     raise last_error
 
