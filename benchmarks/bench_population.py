@@ -13,10 +13,14 @@ database on ``--postgres-url``, dropped afterwards):
    the provinces used (a national run loads all 83,762) — not timed;
 2. **load**: ``ektp.simulate.load.insert_population`` — generation, bulk insert, index build and
    commit, one transaction, timed end to end;
-3. **lookups**: ``ektp.population.service.get_by_nik`` for ``--lookups`` random NIKs, and
+3. **settle** (PostgreSQL, not timed): ``VACUUM (ANALYZE)`` of the population tables and a
+   ``CHECKPOINT`` — what autovacuum does soon after a bulk load (it is off on the development
+   server); without it the first reads after a COPY set every row's hint bits and write the
+   pages out again, and the lookups would measure that instead of the steady state;
+4. **lookups**: ``ektp.population.service.get_by_nik`` for ``--lookups`` random NIKs, and
    ``search_residents`` for as many random name prefixes (first page of 20), as a central
    administrator, each on a clean session identity map; p50/p95/p99 in ms;
-4. **reference**: the naive way — ORM objects, ``session.add_all`` and ``commit`` — for a
+5. **reference**: the naive way — ORM objects, ``session.add_all`` and ``commit`` — for a
    ``--orm-sample`` sample in another fresh database, extrapolated linearly to N and given as a
    ratio to the bulk path.
 
@@ -106,6 +110,7 @@ class BackendResult:
     nik: Latency
     search: Latency
     search_hits: int
+    settle_seconds: float
     orm_sample: int
     orm_seconds: float
     database_bytes: int | None
@@ -204,6 +209,20 @@ def progress_bar(label: str) -> Progress:
 
 # ------------------------------------------------------------------------------------------------
 # Measurements
+
+
+def settle(engine: Engine) -> float:
+    """PostgreSQL: what autovacuum would do soon after a bulk load (it is off on the development
+    server), so that the lookups measure the steady state rather than the first reads after a
+    COPY, which set every row's hint bits and write the pages out again: VACUUM (ANALYZE) of the
+    population tables and a CHECKPOINT. Not timed as part of the load; returns its seconds."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    started = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM (ANALYZE) residents, families, family_members, kk_number_history")
+        connection.exec_driver_sql("CHECKPOINT")
+    return time.perf_counter() - started
 
 
 def timed_calls(calls: list[Callable[[], object]]) -> Latency:
@@ -328,6 +347,9 @@ def run_backend(args: argparse.Namespace, backend: str) -> BackendResult:
                 f"{report.insert_seconds:.1f} s, indexes {report.index_seconds:.1f} s); "
                 f"{report.families:,} families; load average {load_average()}"
             )
+            settle_seconds = settle(engine)
+            if settle_seconds:
+                console.print(f"settled (VACUUM ANALYZE + CHECKPOINT, not timed) in {settle_seconds:.1f} s")
             database_bytes = None
             if path is not None:
                 database_bytes = sum(
@@ -356,6 +378,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> BackendResult:
         nik,
         search,
         hits,
+        settle_seconds,
         args.orm_sample,
         orm_seconds,
         database_bytes,
@@ -433,8 +456,15 @@ def print_results(results: list[BackendResult], command: str) -> None:
     lines.append("")
     for result in results:
         extra = (
-            f"; database file {result.database_bytes / 1024 / 1024:.0f} MiB" if result.database_bytes else ""
+            f"; database files (with the WAL) {result.database_bytes / 1024 / 1024:.0f} MiB"
+            if result.database_bytes
+            else ""
         )
+        if result.settle_seconds:
+            extra += (
+                f"; before the lookups VACUUM (ANALYZE) and CHECKPOINT ({result.settle_seconds:.1f} s, "
+                "not timed; autovacuum is off on this server)"
+            )
         lines.append(
             f"- {result.backend}: {result.nik.samples_ms.__len__():,} NIK lookups and {len(result.search.samples_ms):,} "
             f"name-prefix searches (first page of 20; {result.search_hits:,} with hits) through the service layer; "

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from ektp.simulate.load import (
     normalise_provinces,
     region_pool,
     secondary_indexes,
+    settle_after_load,
 )
 from ektp.simulate.population import PopulationChunk
 from tests.factories.population import make_resident
@@ -246,3 +247,10 @@ class TestCopyText:
         dates = np.array(["2020-01-31", "NaT"], dtype="datetime64[D]")
         assert copy_text_column(dates) == ["2020-01-31", r"\N"]
         assert copy_text_column(np.array([1, 22], dtype=np.int64)) == ["1", "22"]
+
+
+class TestSettle:
+    def test_settling_after_a_load_runs_outside_a_transaction(self, db_engine: Engine) -> None:
+        settle_after_load(db_engine)
+        with db_engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(Resident)) is not None

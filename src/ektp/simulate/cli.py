@@ -17,7 +17,13 @@ from ektp.db.session import unit_of_work
 from ektp.kit.errors import InvalidState, invalid
 from ektp.models.regions import Region
 from ektp.simulate import data
-from ektp.simulate.load import PopulationReport, insert_population, normalise_provinces, villages_loaded
+from ektp.simulate.load import (
+    PopulationReport,
+    insert_population,
+    normalise_provinces,
+    settle_after_load,
+    villages_loaded,
+)
 from ektp.simulate.population import DEFAULT_CHUNK_SIZE, REFERENCE_DATE
 
 app = typer.Typer(help="Synthetic data: a population to try ektp with.", no_args_is_help=True)
@@ -160,5 +166,6 @@ def population(
                 reference_date=reference,
                 actor=SYSTEM,
             )
+        settle_after_load(engine)
         names = _regency_names(engine, [code for code, _ in report.top_regencies(10)])
     print_summary(report, names)

@@ -551,6 +551,17 @@ def _transaction(target: Engine | Session) -> Iterator[tuple[Connection, Session
             session.close()
 
 
+def settle_after_load(engine: Engine) -> None:
+    """After a big load has been committed: PostgreSQL ``VACUUM (ANALYZE)`` of the population
+    tables (sets the hint bits and visibility map that autovacuum would set later, so the first
+    readers do not pay for it); SQLite ``PRAGMA optimize``. Outside any transaction."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(POPULATION_TABLES)}")
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA optimize")
+
+
 def wajib_ktp_count(chunk: PopulationChunk, on: dt.date) -> int:
     """Residents of ``chunk`` obliged to hold a KTP-el on ``on`` (same rule as
     ``ektp.population.service.is_wajib_ktp``; the generator writes living people only)."""
