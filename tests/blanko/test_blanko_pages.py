@@ -13,8 +13,10 @@ from ektp.auth.permissions import Role
 from ektp.blanko import pages
 from ektp.blanko import requests as service
 from ektp.config import Settings
+from ektp.models.blanko import Contract
 from tests.blanko.test_requests import People, stock_centre
 from tests.factories.auth import WebLogin, web_login
+from tests.factories.blanko import make_lot_at
 from tests.web.conftest import HTML, LoginAs, field_errors, heading
 
 
@@ -211,28 +213,36 @@ class TestStockPage:
 
 
 class TestReconciliationPage:
-    def test_shows_each_contracts_identities(
-        self, client: TestClient, login_as: LoginAs, monkeypatch: pytest.MonkeyPatch
+    def test_a_contract_received_and_distributed_adds_up(
+        self, client: TestClient, session: Session, login_as: LoginAs
     ) -> None:
-        import sys
-        import types
-
-        from ektp.planning.indicators import ContractFigures, reconcile
-
-        fake = types.ModuleType("ektp.blanko.reconciliation_under_test")
-        figures = [
-            ContractFigures("027/KTP/2017", 1000, 600, 400, 300, 20, 10, 200, 70),
-            ContractFigures("041/KTP/2017", 500, 100, 390, 50, 0, 0, 50, 0),
-        ]
-        fake.reconcile_contracts = lambda session: [reconcile(f) for f in figures]  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, fake.__name__, fake)
-        monkeypatch.setattr(pages, "RECONCILIATION_MODULE", fake.__name__)
-        monkeypatch.setattr(pages.importlib.util, "find_spec", lambda name: object())
+        lot = make_lot_at(session, "REG:32.04", quantity=250)
+        contract = session.get(Contract, lot.contract_id)
+        assert contract is not None
+        session.commit()
         login_as(Role.CENTRAL_LOGISTICS)
         client.cookies.set("ektp_lang", "en")
         page = client.get("/blanko/reconciliation", headers=HTML)
         assert page.status_code == 200
         assert heading(page.text) == "Reconciliation per contract"
+        section = page.text.split(f'data-testid="reconciliation-{contract.number}"')[1].split("</section>")[0]
+        assert "Adds up" in section
+
+    def test_shows_a_contract_that_does_not_add_up(
+        self, client: TestClient, login_as: LoginAs, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from ektp.planning.indicators import ContractFigures, reconcile
+
+        figures = [
+            ContractFigures("027/KTP/2017", 1000, 600, 400, 300, 20, 10, 200, 70),
+            ContractFigures("041/KTP/2017", 500, 100, 390, 50, 0, 0, 50, 0),
+        ]
+        monkeypatch.setattr(
+            pages, "reconcile_all", lambda session: [(None, f, reconcile(f)) for f in figures]
+        )
+        login_as(Role.CENTRAL_LOGISTICS)
+        client.cookies.set("ektp_lang", "en")
+        page = client.get("/blanko/reconciliation", headers=HTML)
         first = page.text.split('data-testid="reconciliation-027/KTP/2017"')[1].split("</section>")[0]
         second = page.text.split('data-testid="reconciliation-041/KTP/2017"')[1].split("</section>")[0]
         assert "Adds up" in first

@@ -10,8 +10,6 @@ its fields, after the request's transaction has been rolled back."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,6 +23,7 @@ from ektp.blanko import allocation_runs as runs
 from ektp.blanko import indicators as region_indicators
 from ektp.blanko import ledger
 from ektp.blanko import requests as service
+from ektp.blanko.reconciliation import reconcile_all
 from ektp.kit.errors import (
     Conflict,
     DomainError,
@@ -642,17 +641,9 @@ def run_decide(run_id: int, decision: str, page: WritePage, form: FormData) -> R
 # reconciliation
 
 
-#: The module and function that compute the reconciliation per contract (the ledger's side:
-#: ``reconcile_contracts(session)`` → an iterable of ``ektp.planning.indicators.Reconciliation``).
-RECONCILIATION_MODULE = "ektp.blanko.reconciliation"
-
-
 @router.get("/blanko/reconciliation")
 def reconciliation(page: WritePage) -> Response:
     if page.user_principal.region_code is not None:
         raise PermissionDenied("The reconciliation per contract is national: only central users may see it.")
-    reports: Any = None
-    if importlib.util.find_spec(RECONCILIATION_MODULE) is not None:
-        module: Any = importlib.import_module(RECONCILIATION_MODULE)
-        reports = list(module.reconcile_contracts(page.session))
+    reports = [report for _contract, _figures, report in reconcile_all(page.session)]
     return _render(page, "blanko/reconciliation.html", section="blanko-reconciliation", reports=reports)
