@@ -91,7 +91,7 @@ def main() -> int:
 
     flat = s1.Stage1Index(threads=args.threads).build(all_codes, np.arange(n), all_flags)
     t0 = time.perf_counter()
-    cands = flat.candidates_many(pc, pf, args.kmax, k_fallback=10)
+    cands = flat.candidates_many(pc, pf, args.kmax, k_fallback=2)
     t_flat = time.perf_counter() - t0
     pos = mate_positions(cands, mates)
     # the k_fallback extras sit after the K iris candidates: a mate found there counts at any K
@@ -132,7 +132,7 @@ def main() -> int:
         ivf.build(all_codes, np.arange(n), all_flags)
         t_build = time.perf_counter() - t0
         t0 = time.perf_counter()
-        c_ivf = ivf.candidates_many(pc, pf, 200, k_fallback=10)
+        c_ivf = ivf.candidates_many(pc, pf, 200, k_fallback=2)
         t_s = time.perf_counter() - t0
         p_ivf = mate_positions(c_ivf, mates)
         hit = p_ivf < 1 << 40

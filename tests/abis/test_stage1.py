@@ -256,3 +256,17 @@ class TestOneEye:
             index.search_samples([p.sample for p in one_eye], 5), mate_rows(population, one_eye)
         )
         assert np.mean(ranks < 5) >= 0.95
+
+    def test_gallery_person_with_one_eye_found_by_two_eye_probe(
+        self, population: Population, probes: tuple[Probe, ...]
+    ) -> None:
+        mated = [p for p in probes if p.mate_id is not None and len(p.sample.irises) == 2][:20]
+        rows = mate_rows(population, mated)
+        gallery = list(population.gallery)
+        for r in rows:  # the mates were enrolled with their left eye only
+            left = gallery[int(r)].irises[EyePosition.LEFT]
+            gallery[int(r)] = dataclasses.replace(gallery[int(r)], irises={EyePosition.LEFT: left})
+        codes, flags = s1.encode_many(gallery)
+        index = s1.Stage1Index().build(codes, np.arange(N), flags)
+        with_extras = rank_of_mate(index.search_samples([p.sample for p in mated], 1, k_fallback=20), rows)
+        assert np.mean(with_extras < 21) >= 0.95

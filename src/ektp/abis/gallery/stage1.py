@@ -439,8 +439,15 @@ _IRIS_D = IRIS_SLICE.stop * 8
 _FALLBACK_D = (CODE_BYTES - FALLBACK_SLICE.start) * 8
 
 
+#: Queries scanned together per pass over the codes: at N = 10⁷ the default 32 makes the scan
+#: memory-bound (measured: 1.2·10⁸ → 2.5·10⁸ comparisons/s/core with 256).
+QUERY_BATCH = 256
+
+
 def _flat(d_bits: int) -> Any:
-    return faiss.IndexBinaryFlat(d_bits)
+    index = faiss.IndexBinaryFlat(d_bits)
+    index.query_batch_size = QUERY_BATCH
+    return index
 
 
 def _view(index: Any) -> npt.NDArray[np.uint8]:
@@ -807,6 +814,7 @@ class Stage1Index:
         index = cls(kind=meta["kind"], nlist=int(meta["nlist"]), nprobe=int(meta["nprobe"]), threads=threads)
         iris = faiss.read_index_binary(str(path / "iris.faiss"))
         fallback = faiss.read_index_binary(str(path / "fallback.faiss"))
+        iris.query_batch_size = fallback.query_batch_size = QUERY_BATCH
         ids = np.load(path / "ids.npy")
         flags = np.load(path / "flags.npy")
         n = int(meta["rows"])
