@@ -116,6 +116,18 @@ def register_serve_commands(app: typer.Typer) -> None:
                 insert_population(engine, size=size, province=province, seed=seed)
                 console.print(f"population: {size:,} synthetic residents generated in province {province}")
             accounts = _ensure_demo_users(engine, province)
+            from ektp.blanko.demo_scenario import seed_blanko_demo
+
+            with unit_of_work(engine) as session:
+                blanko = seed_blanko_demo(session, province=province, seed=seed)
+            if blanko.already_present:
+                console.print("blanks: contracts, stock and requests already present, kept")
+            else:
+                console.print(
+                    f"blanks: 2017 contracts (scaled 1:100) at the centre; {blanko.delivered:,} delivered to "
+                    f"{blanko.offices} offices by an approved allocation run; {blanko.printed:,} cards printed; "
+                    f"{blanko.waiting_requests} offices running low have requests waiting"
+                )
         finally:
             engine.dispose()
 

@@ -411,9 +411,17 @@ def _decide(run: AllocationRun, status: RunStatus, actor: Principal, note: str |
 
 
 def approve_run(
-    session: Session, *, run: AllocationRun, actor: Principal, note: str | None = None
+    session: Session,
+    *,
+    run: AllocationRun,
+    actor: Principal,
+    note: str | None = None,
+    approved_on: dt.date | None = None,
 ) -> list[BlankRequest]:
-    """Turn the proposal into approvals (see the module docstring); returns the approved requests."""
+    """Turn the proposal into approvals (see the module docstring); returns the approved requests.
+
+    ``approved_on`` is the business date of the approvals (default: today), for recording a
+    decision taken on an earlier day."""
     ensure_central_logistics(actor, "approve allocation runs for")
     _ensure_proposed(run, "approved")
     allocations: dict[str, int] = run.outputs["allocations"]
@@ -453,7 +461,7 @@ def approve_run(
                 approved_quantity=give,
                 reason=reason,
                 actor=actor,
-                approved_on=today_wib(),
+                approved_on=approved_on or today_wib(),
                 allocation_run_id=run.id,
             )
             approved.append(request)

@@ -28,6 +28,7 @@ def build_app() -> typer.Typer:
     from ektp.audit.cli import app as audit_app
     from ektp.auth.cli import app as users_app
     from ektp.blanko.cli import app as blanko_app
+    from ektp.linkage.cli import app as linkage_app
     from ektp.population.cli import app as population_app
     from ektp.regions.cli import app as regions_app
     from ektp.serve import register_serve_commands
@@ -39,6 +40,7 @@ def build_app() -> typer.Typer:
     app.add_typer(population_app, name="residents")
     app.add_typer(simulate_app, name="simulate")
     app.add_typer(abis_app, name="abis")
+    app.add_typer(linkage_app, name="linkage")
     app.add_typer(blanko_app, name="blanko")
     register_serve_commands(app)
     return app
