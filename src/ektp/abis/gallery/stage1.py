@@ -445,7 +445,7 @@ QUERY_BATCH = 256
 
 
 def _flat(d_bits: int) -> Any:
-    index = faiss.IndexBinaryFlat(d_bits)
+    index: Any = faiss.IndexBinaryFlat(d_bits)
     index.query_batch_size = QUERY_BATCH
     return index
 
@@ -812,8 +812,8 @@ class Stage1Index:
                 "directory", "encoder", f"{path} was encoded by encoder {meta.get('encoder')}; re-encode"
             )
         index = cls(kind=meta["kind"], nlist=int(meta["nlist"]), nprobe=int(meta["nprobe"]), threads=threads)
-        iris = faiss.read_index_binary(str(path / "iris.faiss"))
-        fallback = faiss.read_index_binary(str(path / "fallback.faiss"))
+        iris: Any = faiss.read_index_binary(str(path / "iris.faiss"))
+        fallback: Any = faiss.read_index_binary(str(path / "fallback.faiss"))
         iris.query_batch_size = fallback.query_batch_size = QUERY_BATCH
         ids = np.load(path / "ids.npy")
         flags = np.load(path / "flags.npy")
