@@ -460,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (
             "finger",
             ("finger",),
-            sets["finger_search"],
+            sets["finger_search"][: args.finger_search_limit],
             1e-2,
             Prefilter(args.prefilter_fingers, args.finger_shortlist),
         ),
