@@ -16,7 +16,9 @@ config = context.config
 
 def _url() -> str:
     x_args = context.get_x_argument(as_dictionary=True)
-    return normalise_url(x_args.get("url") or config.get_main_option("sqlalchemy.url") or get_settings().database_url)
+    return normalise_url(
+        x_args.get("url") or config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    )
 
 
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:

@@ -108,7 +108,9 @@ def session(db_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path, secret_key="test-secret-key-0123456789abcdef")
+    return Settings(
+        database_url=database_url, data_dir=tmp_path, secret_key="test-secret-key-0123456789abcdef"
+    )
 
 
 @pytest.fixture

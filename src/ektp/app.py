@@ -16,7 +16,6 @@ from ektp.config import Settings, get_settings
 from ektp.db.engine import make_engine
 from ektp.db.session import make_sessionmaker
 from ektp.kit.errors import DomainError
-
 from ektp.routes import API_PREFIX
 
 Scope = MutableMapping[str, Any]
@@ -79,7 +78,9 @@ async def _too_large(max_bytes: int, send: Send) -> None:
             "problems": [{"field": "body", "rule": "max_bytes", "message": f"at most {max_bytes} bytes"}],
         },
     )
-    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send(
+        {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
+    )
     await send({"type": "http.response.body", "body": response.body})
 
 

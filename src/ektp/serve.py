@@ -40,7 +40,9 @@ def _ensure_demo_users(engine: Engine, province: str) -> list[DemoAccount]:
     created: list[DemoAccount] = []
     with unit_of_work(engine) as session:
         regency = session.scalars(
-            select(Region.code).where(Region.parent_code == province, Region.valid_to.is_(None)).order_by(Region.code)
+            select(Region.code)
+            .where(Region.parent_code == province, Region.valid_to.is_(None))
+            .order_by(Region.code)
         ).first()
         if regency is None:
             raise typer.BadParameter(f"province {province} has no regencies loaded", param_hint="--province")
@@ -135,7 +137,9 @@ def register_serve_commands(app: typer.Typer) -> None:
         for column in ("username", "password", "role", "region"):
             table.add_column(column)
         for account in accounts:
-            table.add_row(account.username, account.password, account.role.value, account.region_code or "national")
+            table.add_row(
+                account.username, account.password, account.role.value, account.region_code or "national"
+            )
         console.print(table)
         url = f"http://{host}:{port}/"
         console.print(f"[bold green]ektp is ready:[/] {url}  (API: {url}api/v1/docs)")
