@@ -112,7 +112,11 @@ def check_name(name: str, *, recorded_on: dt.date, field: str = "full_name") -> 
     words = [w for w in re.split(r"[^A-Z]+", value) if w]
     if len(value.split(" ")) < 2:
         problems.append(FieldProblem(field, "min_words", "name must have at least two words (rules of 2022)"))
-    abbreviated = [w for w in words if len(w) == 1 or w in ABBREVIATIONS]
+    # "I" opens Balinese men's names (I WAYAN, I MADE): a name element in its own right, not an
+    # abbreviation; only the first word may be that.
+    abbreviated = [
+        w for i, w in enumerate(words) if (len(w) == 1 and not (i == 0 and w == "I")) or w in ABBREVIATIONS
+    ]
     if abbreviated:
         problems.append(
             FieldProblem(
