@@ -192,3 +192,29 @@ def reconcile(database_url: str | None = DatabaseOption) -> None:
     console.print(f"{count} contracts, {unbalanced} not balanced")
     if unbalanced:
         raise typer.Exit(code=1)
+
+
+@app.command("forecast")
+@domain_errors_exit
+def forecast(
+    region: str = typer.Option(..., "--region", help="Province or regency/city code, e.g. 32.04."),
+    months: int = typer.Option(6, "--months", min=1, max=36, help="Months to forecast."),
+    start: str | None = typer.Option(None, "--start", help="First month (YYYY-MM-DD; default: today)."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Blank demand per month from the register (turning 17, married under 17, re-issues), with
+    its assumptions."""
+    import datetime as dt
+
+    from ektp.blanko.forecast import region_forecast
+    from ektp.kit.errors import invalid
+    from ektp.kit.time import today_wib
+    from ektp.planning.forecast import format_forecast
+
+    try:
+        first = dt.date.fromisoformat(start) if start else today_wib()
+    except ValueError as exc:
+        raise invalid("start", "date_format", f"start must be a date YYYY-MM-DD, got {start!r}") from exc
+    with cli_engine(database_url) as engine, unit_of_work(engine) as session:
+        result = region_forecast(session, region_code=region, start=first, horizon_months=months)
+    console.print(format_forecast(result), markup=False, highlight=False)
