@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_check import CHROMIUM, chromium_available
+from tests.live_server import CHROMIUM_ARGS, serve_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,16 +32,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 Page = playwright_api.Page
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "browser-test-password"
 
 
@@ -90,37 +78,14 @@ def _seed(url: str) -> tuple[str, str, str]:
 
 @pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    import uvicorn
-
-    from ektp.app import create_app
-    from ektp.config import Settings
     from ektp.db.migrate import upgrade
 
     directory: Path = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{directory / 'ektp-browser.sqlite3'}"
     upgrade(url)
     bandung_nik, bandung_name, kota_nik = _seed(url)
-    app = create_app(
-        Settings(database_url=url, data_dir=directory, secret_key="browser-test-secret-0123456789abcdef")
-    )
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveSite(f"http://127.0.0.1:{port}", bandung_nik, bandung_name, kota_nik)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        listener.close()
+    with serve_app(url, directory) as base_url:
+        yield LiveSite(base_url, bandung_nik, bandung_name, kota_nik)
 
 
 @pytest.fixture(scope="module")
