@@ -17,7 +17,7 @@ from ektp.kit.errors import Conflict, InvalidState, NotFound, PermissionDenied, 
 from ektp.kit.pagination import PageParams
 from ektp.models.audit import AuditEntry
 from ektp.models.population import Family, FamilyMember, KkNumberHistory, LifeEvent, ReissueNeed, Resident
-from ektp.population import repository, schemas, service
+from ektp.population import families, repository, schemas, service
 from ektp.population.nik import parse_nik
 from tests.factories.population import (
     DEFAULT_VILLAGE,
@@ -510,7 +510,7 @@ class TestFamilies:
     def test_create_issues_a_kk_from_district_and_date(self, session: Session) -> None:
         head = make_resident(session)
         wife = make_resident(session, sex="P", name="Siti Aminah", marital_status="KAWIN")
-        family = service.create_family(
+        family = families.create_family(
             session,
             data=schemas.FamilyCreate(head_nik=head.nik, members=[{"nik": wife.nik, "relation": "ISTRI"}]),
             actor=OPERATOR,
@@ -518,7 +518,7 @@ class TestFamilies:
         )
         assert family.kk_number.startswith("320405" + "221126")
         assert family.head_resident_id == head.id
-        view = service.family_view(session, family=family)
+        view = families.family_view(session, family=family)
         assert [(m.nik, m.relation) for m in view.members] == [
             (head.nik, "KEPALA_KELUARGA"),
             (wife.nik, "ISTRI"),
@@ -532,7 +532,7 @@ class TestFamilies:
         father = make_resident(session, birth_date=dt.date(1960, 1, 1))
         son = make_resident(session, birth_date=dt.date(1995, 1, 1))
         parents = make_family(session, head=father, members=[(son, "ANAK")])
-        own = service.create_family(
+        own = families.create_family(
             session, data=schemas.FamilyCreate(head_nik=son.nik), actor=OPERATOR, today=TODAY
         )
         assert repository.kk_history(session, own.id)[0].reason == "SPLIT"
@@ -546,14 +546,14 @@ class TestFamilies:
     def test_given_kk_number_is_validated(self, session: Session) -> None:
         head = make_resident(session)
         with pytest.raises(ValidationFailed) as caught:
-            service.create_family(
+            families.create_family(
                 session,
                 data=schemas.FamilyCreate(head_nik=head.nik, kk_number="3204051001230000"),
                 actor=OPERATOR,
                 today=TODAY,
             )
         assert problems(caught) == {("kk_number", "serial_zero")}
-        family = service.create_family(
+        family = families.create_family(
             session,
             data=schemas.FamilyCreate(head_nik=head.nik, kk_number="3204051001230009"),
             actor=OPERATOR,
@@ -565,7 +565,7 @@ class TestFamilies:
         existing = make_family(session)
         head = make_resident(session)
         with pytest.raises(Conflict) as caught:
-            service.create_family(
+            families.create_family(
                 session,
                 data=schemas.FamilyCreate(head_nik=head.nik, kk_number=existing.kk_number),
                 actor=OPERATOR,
@@ -577,14 +577,14 @@ class TestFamilies:
         head = make_resident(session)
         make_family(session, head=head, members=[(make_resident(session), "ANAK")])
         with pytest.raises(InvalidState):
-            service.create_family(
+            families.create_family(
                 session, data=schemas.FamilyCreate(head_nik=head.nik), actor=OPERATOR, today=TODAY
             )
 
     def test_add_member_reprints_with_the_same_number(self, session: Session) -> None:
         family = make_family(session)
         newcomer = make_resident(session)
-        service.add_member(
+        families.add_member(
             session, family=family, resident=newcomer, relation="FAMILI_LAIN", actor=OPERATOR, today=TODAY
         )
         assert [h.reason for h in repository.kk_history(session, family.id)] == ["ISSUED", "MEMBER_CHANGE"]
@@ -595,7 +595,7 @@ class TestFamilies:
         wife = make_resident(session, sex="P", marital_status="KAWIN")
         family = make_family(session, head=head, members=[(wife, "ISTRI")])
         old_number = family.kk_number
-        service.set_head(session, family=family, resident=wife, actor=OPERATOR, today=TODAY)
+        families.set_head(session, family=family, resident=wife, actor=OPERATOR, today=TODAY)
         assert family.kk_number != old_number
         assert family.head_resident_id == wife.id
         relations = {r.nik: m.relation for m, r in repository.active_members(session, family.id)}
@@ -610,15 +610,15 @@ class TestFamilies:
         wife = make_resident(session, sex="P", marital_status="KAWIN")
         family = make_family(session, head=head, members=[(wife, "ISTRI")])
         old_number = family.kk_number
-        service.set_head(session, family=family, resident=wife, actor=OPERATOR, today=TODAY)
+        families.set_head(session, family=family, resident=wife, actor=OPERATOR, today=TODAY)
         with pytest.raises(NotFound) as caught:
-            service.get_family(session, kk_number=old_number, actor=OPERATOR)
+            families.get_family(session, kk_number=old_number, actor=OPERATOR)
         assert family.kk_number in caught.value.message
 
     def test_family_of_another_region_is_refused(self, session: Session) -> None:
         family = make_family(session, village_code=OTHER_REGENCY_VILLAGE)
         with pytest.raises(PermissionDenied):
-            service.get_family(session, kk_number=family.kk_number, actor=OPERATOR)
+            families.get_family(session, kk_number=family.kk_number, actor=OPERATOR)
 
     def test_membership_rows_stay_unique_per_active_resident(self, session: Session) -> None:
         family = make_family(session)
@@ -650,6 +650,6 @@ class TestLostRaces:
             kk_number=existing.kk_number, street="JL", rt="001", rw="001", village_code=DEFAULT_VILLAGE
         )
         with pytest.raises(Conflict) as caught:
-            service.insert_family(session, clash)
+            families.insert_family(session, clash)
         assert problems(caught) == {("kk_number", "unique")}
         assert repository.get_family_by_kk(session, existing.kk_number) is existing

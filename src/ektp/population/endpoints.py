@@ -15,7 +15,7 @@ from ektp.auth.dependencies import require
 from ektp.auth.permissions import Permission, Principal
 from ektp.dependencies import SessionDep
 from ektp.kit.pagination import MAX_PAGE_SIZE, Page, PageParams
-from ektp.population import events, schemas, service
+from ektp.population import events, families, schemas, service
 from ektp.population.events import EventOutcome
 
 router = APIRouter(tags=["residents"])
@@ -168,7 +168,7 @@ def record_move(
 ) -> schemas.EventOutcome:
     resident = service.find_resident(session, nik=nik)
     into = (
-        service.find_family(session, kk_number=body.into_kk_number, field_name="into_kk_number")
+        families.find_family(session, kk_number=body.into_kk_number, field_name="into_kk_number")
         if body.into_kk_number is not None
         else None
     )
@@ -191,31 +191,31 @@ def record_move(
 
 @router.post("/families", status_code=201, response_model=schemas.Family)
 def create_family(body: schemas.FamilyCreate, session: SessionDep, principal: Writer) -> schemas.Family:
-    family = service.create_family(session, data=body, actor=principal)
-    return service.family_view(session, family=family)
+    family = families.create_family(session, data=body, actor=principal)
+    return families.family_view(session, family=family)
 
 
 @router.get("/families/{kk_number}", response_model=schemas.Family)
 def get_family(kk_number: str, session: SessionDep, principal: Reader) -> schemas.Family:
-    family = service.get_family(session, kk_number=kk_number, actor=principal)
-    return service.family_view(session, family=family)
+    family = families.get_family(session, kk_number=kk_number, actor=principal)
+    return families.family_view(session, family=family)
 
 
 @router.post("/families/{kk_number}/members", status_code=201, response_model=schemas.Family)
 def add_family_member(
     kk_number: str, body: schemas.FamilyMemberIn, session: SessionDep, principal: Writer
 ) -> schemas.Family:
-    family = service.find_family(session, kk_number=kk_number)
+    family = families.find_family(session, kk_number=kk_number)
     resident = service.find_resident(session, nik=body.nik)
-    service.add_member(session, family=family, resident=resident, relation=body.relation, actor=principal)
-    return service.family_view(session, family=family)
+    families.add_member(session, family=family, resident=resident, relation=body.relation, actor=principal)
+    return families.family_view(session, family=family)
 
 
 @router.post("/families/{kk_number}/births", status_code=201, response_model=schemas.EventOutcome)
 def record_birth(
     kk_number: str, body: schemas.BirthRequest, session: SessionDep, principal: EventWriter
 ) -> schemas.EventOutcome:
-    family = service.find_family(session, kk_number=kk_number)
+    family = families.find_family(session, kk_number=kk_number)
     mother = (
         service.find_resident(session, nik=body.mother_nik, field_name="mother_nik")
         if body.mother_nik is not None

@@ -35,23 +35,26 @@ from ektp.population.codes import (
     ReissueStatus,
     region_parts,
 )
+from ektp.population.families import (
+    allocate_kk,
+    audit_family,
+    ensure_covers_family,
+    insert_family,
+    join_family,
+    leave_family,
+    new_kk_edition,
+    spouse_relation,
+)
 from ektp.population.names import check_name, normalise_name, search_key
 from ektp.population.service import (
     EARLIEST_BIRTH,
-    allocate_kk,
     allocate_nik,
-    audit_family,
     audit_resident,
     business_today,
     close_reissue_need,
     ensure_covers,
-    ensure_covers_family,
-    insert_family,
     insert_resident,
     is_wajib_ktp,
-    join_family,
-    leave_family,
-    new_kk_edition,
     normalise_rt_rw,
     raise_reissue_need,
     record_event,
@@ -59,7 +62,6 @@ from ektp.population.service import (
     require_village,
     resident_snapshot,
     set_address,
-    spouse_relation,
 )
 
 Household = Literal["JOIN_HUSBAND", "JOIN_WIFE", "NEW_FAMILY"]

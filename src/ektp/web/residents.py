@@ -25,7 +25,7 @@ from ektp.kit.errors import Conflict, DomainError, FieldProblem, InvalidState, N
 from ektp.kit.pagination import PageParams
 from ektp.models.population import Family, Resident
 from ektp.population import events as life
-from ektp.population import schemas
+from ektp.population import families, schemas
 from ektp.population import service as population
 from ektp.population.codes import (
     BloodType,
@@ -289,9 +289,9 @@ def view(nik: str, page: ReadPage) -> Response:
     detail = population.resident_detail(page.session, resident=resident)
     family = None
     if detail.kk_number:
-        family = population.family_view(
+        family = families.family_view(
             page.session,
-            family=population.get_family(page.session, kk_number=detail.kk_number, actor=principal),
+            family=families.get_family(page.session, kk_number=detail.kk_number, actor=principal),
         )
     events = population.life_events(page.session, resident=resident, actor=principal)
     needs = population.reissue_needs(page.session, resident=resident, actor=principal)
@@ -492,7 +492,7 @@ def _record_move(page: PageContext, resident: Resident, values: dict[str, str]) 
     )
     into_family: Family | None = None
     if request.into_kk_number:
-        into_family = population.find_family(
+        into_family = families.find_family(
             page.session, kk_number=request.into_kk_number, field_name="into_kk_number"
         )
     life.move(
@@ -536,7 +536,7 @@ def _record_birth(page: PageContext, resident: Resident, values: dict[str, str])
             "The resident belongs to no family card: a birth is registered into the parents' family.",
             [FieldProblem("_form", "no_family", "the resident has no family card")],
         )
-    family = population.get_family(page.session, kk_number=detail.kk_number, actor=principal)
+    family = families.get_family(page.session, kk_number=detail.kk_number, actor=principal)
     other = None
     if other_nik:
         other = population.find_resident(page.session, nik=other_nik, field_name="other_parent_nik")
