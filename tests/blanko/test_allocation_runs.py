@@ -226,9 +226,9 @@ class TestApproveRun:
         run = runs.create_run(session, policy=AllocationPolicy(), actor=people.logistics)
         runs.approve_run(session, run=run, actor=people.logistics)
         actions = session.scalars(
-            select(AuditEntry.action).where(
-                AuditEntry.entity_type == "allocation_run", AuditEntry.entity_id == str(run.id)
-            )
+            select(AuditEntry.action)
+            .where(AuditEntry.entity_type == "allocation_run", AuditEntry.entity_id == str(run.id))
+            .order_by(AuditEntry.id)
         ).all()
         assert actions == ["allocation_run.create", "allocation_run.approve"]
 

@@ -160,8 +160,10 @@ def normalise_name(raw: str | None) -> str:
             expanded.append("SITI")
         else:
             expanded.append(word)
-    # Titles with no dot that survived ("HJ SITI AMINAH"): drop leading ones while a name remains.
-    while len(expanded) > 1 and expanded[0] in TITLES and expanded[0] != "H":
+    # Titles with no dot that survived ("HJ SITI AMINAH", or "H-ALI" split only by folding): drop
+    # leading ones while a name remains — the same rule as for the raw words, so that normalising
+    # a normalised name changes nothing.
+    while len(expanded) > 1 and expanded[0] in TITLES:
         expanded.pop(0)
     return " ".join(expanded)
 
