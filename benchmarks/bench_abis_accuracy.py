@@ -52,17 +52,11 @@ from ektp.abis.engine import (
     load_gallery,
     save_gallery,
 )
-from ektp.abis.evaluate import (
-    EvaluationReport,
-    Rate,
-    equal_error_rate,
-    evaluate_prepared,
-    fit_from_synth,
-    fnmr_at_fmr,
-    print_report,
-)
+from ektp.abis.evaluate import EvaluationReport, evaluate_prepared, fit_from_synth
 from ektp.abis.fusion import Calibration, load_calibration, save_calibration
 from ektp.abis.match import fingerprint as fp
+from ektp.abis.metrics import Rate, equal_error_rate, fnmr_at_fmr
+from ektp.abis.report import print_report
 from ektp.abis.synth import SynthConfig, make_population, make_probes
 from ektp.abis.types import BiometricSample, EyePosition, FaceEmbedding, FingerPosition, IrisCode, Minutiae
 

@@ -14,19 +14,21 @@ from hypothesis import strategies as st
 
 from ektp.abis.evaluate import (
     NATIONAL_N,
-    Rate,
-    clopper_pearson,
-    det_curve,
-    equal_error_rate,
     evaluate,
     evaluate_dirs,
     export_synthetic,
     fit_from_synth,
-    fnmr_at_fmr,
     read_truth,
-    zero_error_upper_bound,
 )
 from ektp.abis.fusion import Calibration
+from ektp.abis.metrics import (
+    Rate,
+    clopper_pearson,
+    det_curve,
+    equal_error_rate,
+    fnmr_at_fmr,
+    zero_error_upper_bound,
+)
 from ektp.kit.errors import ValidationFailed
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

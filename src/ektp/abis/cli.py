@@ -107,6 +107,7 @@ def evaluate_command(
     from ektp.abis.engine import Prefilter
     from ektp.abis.formats import FormatError
     from ektp.abis.fusion import load_calibration
+    from ektp.abis.report import print_report
 
     try:
         mods = _modalities(modalities)
@@ -175,7 +176,7 @@ def evaluate_command(
                 )
     except FormatError as exc:
         raise _fail(exc) from exc
-    ev.print_report(report, console)
+    print_report(report, console)
 
 
 @app.command("calibrate")

@@ -21,7 +21,7 @@ Definitions (N = enrolled gallery size, T = a threshold on the fused score)
 * **FTE**: share of gallery samples refused by the :class:`~ektp.abis.engine.QualityGate`
   (those persons are not enrolled); the share of probes the gate would refuse is reported as
   failure to acquire (they are still searched).
-* Confidence intervals: exact Clopper–Pearson 95 % (:func:`clopper_pearson`); with zero errors the
+* Confidence intervals: exact Clopper–Pearson 95 % (:func:`ektp.abis.metrics.clopper_pearson`); with zero errors the
   one-sided 95 % upper bound ``1 − 0.05^(1/n)`` is given instead of the two-sided interval.
 
 Operating thresholds
@@ -51,14 +51,13 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from ektp.abis.decision import choose_thresholds, expected_fpir
 from ektp.abis.engine import (
@@ -75,6 +74,7 @@ from ektp.abis.engine import (
 )
 from ektp.abis.formats import FormatError, read_cbeff
 from ektp.abis.fusion import Calibration, fit_calibration
+from ektp.abis.metrics import Rate, det_curve, equal_error_rate, fnmr_at_fmr, save_det_png
 from ektp.abis.synth import SynthConfig, make_population, make_probes
 from ektp.abis.types import BiometricSample
 from ektp.kit.errors import invalid
@@ -90,154 +90,6 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 def _no_progress(_description: str, _total: int) -> Callable[[int], None]:
     return lambda _n: None
-
-
-# ------------------------------------------------------------------------------------------
-# statistics
-# ------------------------------------------------------------------------------------------
-
-
-def clopper_pearson(errors: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact two-sided Clopper–Pearson interval for a binomial proportion ``errors / trials``.
-
-    ``trials == 0`` gives (0, 1)."""
-    if errors < 0 or trials < 0 or errors > trials:
-        raise invalid("errors", "range", f"need 0 <= errors <= trials, got {errors}/{trials}")
-    if not 0.0 < confidence < 1.0:
-        raise invalid("confidence", "range", f"confidence must be in (0, 1), got {confidence}")
-    if trials == 0:
-        return 0.0, 1.0
-    alpha = 1.0 - confidence
-    lo = 0.0 if errors == 0 else float(stats.beta.ppf(alpha / 2.0, errors, trials - errors + 1))
-    hi = 1.0 if errors == trials else float(stats.beta.ppf(1.0 - alpha / 2.0, errors + 1, trials - errors))
-    return lo, hi
-
-
-def zero_error_upper_bound(trials: int, confidence: float = 0.95) -> float:
-    """One-sided upper confidence bound on a rate when 0 errors were seen in ``trials``:
-    ``1 − (1 − confidence)^(1/trials)`` (≈ 3 / trials at 95 %, the "rule of three")."""
-    if trials <= 0:
-        return 1.0
-    return float(-math.expm1(math.log(1.0 - confidence) / trials))
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``errors`` out of ``trials`` with a 95 % interval (see the module docstring)."""
-
-    errors: int
-    trials: int
-    rate: float
-    ci_low: float
-    ci_high: float
-    #: "two-sided" (Clopper–Pearson) or "one-sided upper" (zero errors)
-    interval: str
-
-    @classmethod
-    def of(cls, errors: int, trials: int, confidence: float = 0.95) -> Rate:
-        errors, trials = int(errors), int(trials)
-        rate = errors / trials if trials else math.nan
-        if errors == 0 and trials > 0:
-            return cls(
-                errors, trials, rate, 0.0, zero_error_upper_bound(trials, confidence), "one-sided upper"
-            )
-        lo, hi = clopper_pearson(errors, trials, confidence)
-        return cls(errors, trials, rate, lo, hi, "two-sided")
-
-    def text(self) -> str:
-        if not self.trials:
-            return "n/a (no trials)"
-        if self.errors == 0:
-            return f"0/{self.trials} = 0 % (≤ {100 * self.ci_high:.3g} %)"
-        return (
-            f"{self.errors}/{self.trials} = {100 * self.rate:.3g} % "
-            f"[{100 * self.ci_low:.3g}, {100 * self.ci_high:.3g}] %"
-        )
-
-
-def fnmr_at_fmr(
-    genuine: npt.ArrayLike, impostor: npt.ArrayLike, fmr: float, *, higher_is_genuine: bool = True
-) -> float | None:
-    """FNMR at the threshold where FMR first drops to ``fmr`` or below (None when fewer than
-    ``1 / fmr`` impostor scores were given: the level cannot be measured)."""
-    gen = np.asarray(genuine, dtype=np.float64)
-    imp = np.asarray(impostor, dtype=np.float64)
-    if not higher_is_genuine:
-        gen, imp = -gen, -imp
-    if imp.size < math.ceil(1.0 / fmr) or gen.size == 0:
-        return None
-    srt = np.sort(imp)
-    allowed = math.floor(fmr * imp.size)  # impostors allowed at or above the threshold
-    # threshold strictly above the (allowed+1)-th largest impostor score
-    t = np.nextafter(srt[imp.size - allowed - 1], np.inf)
-    return float(np.mean(gen < t))
-
-
-def equal_error_rate(
-    genuine: npt.ArrayLike, impostor: npt.ArrayLike, *, higher_is_genuine: bool = True
-) -> float | None:
-    """EER: the rate where FNMR(T) and FMR(T) cross (mean of the two at the closest threshold)."""
-    gen = np.asarray(genuine, dtype=np.float64)
-    imp = np.asarray(impostor, dtype=np.float64)
-    if gen.size == 0 or imp.size == 0:
-        return None
-    if not higher_is_genuine:
-        gen, imp = -gen, -imp
-    thresholds = np.unique(np.concatenate([gen, imp, [np.inf]]))
-    gs, ims = np.sort(gen), np.sort(imp)
-    fnmr = np.searchsorted(gs, thresholds, side="left") / gs.size
-    fmr = 1.0 - np.searchsorted(ims, thresholds, side="left") / ims.size
-    i = int(np.argmin(np.abs(fnmr - fmr)))
-    return float((fnmr[i] + fmr[i]) / 2.0)
-
-
-def det_curve(
-    mated_scores: npt.ArrayLike, nonmated_best: npt.ArrayLike
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """(thresholds, FNIR, FPIR) over every observed score. ``mated_scores``: the mate's fused
-    score per mated search (``-inf`` when not returned); ``nonmated_best``: the best fused score
-    per non-mated search (``-inf`` when nothing returned)."""
-    mated = np.sort(np.asarray(mated_scores, dtype=np.float64))
-    non = np.sort(np.asarray(nonmated_best, dtype=np.float64))
-    both = np.concatenate([mated, non])
-    thresholds = np.unique(both[np.isfinite(both)])
-    fnir = np.searchsorted(mated, thresholds, side="left") / max(mated.size, 1)
-    fpir = 1.0 - np.searchsorted(non, thresholds, side="left") / max(non.size, 1)
-    return thresholds, fnir, fpir
-
-
-def save_det_png(
-    path: Path,
-    curves: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
-    *,
-    title: str,
-    operating_points: Mapping[str, tuple[float, float]] | None = None,
-) -> None:
-    """DET plot (log–log FPIR vs FNIR) of one or more ``label → (fpir, fnir)`` curves."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.0, 5.0), dpi=110)
-    floor = 1e-5
-    for label, (fpir, fnir) in curves.items():
-        ax.plot(np.maximum(fpir, floor), np.maximum(fnir, floor), drawstyle="steps-post", label=label)
-    for label, (fpir_pt, fnir_pt) in (operating_points or {}).items():
-        ax.plot([max(fpir_pt, floor)], [max(fnir_pt, floor)], "o", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(floor, 1.0)
-    ax.set_ylim(floor, 1.0)
-    ax.set_xlabel("FPIR (non-mated searches returning a candidate)")
-    ax.set_ylabel("FNIR (mated searches missing the mate)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1188,101 +1040,3 @@ def export_synthetic(
         advance(1)
     (root / "truth.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {"gallery": n, "probes": len(probes), "mated": n_mated, "nonmated": len(probes) - n_mated}
-
-
-def _pct(value: float | None) -> str:
-    return (
-        "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.3g} %"
-    )
-
-
-def print_report(report: EvaluationReport, console: Any | None = None) -> None:
-    """Print the report as Rich tables (what the CLI shows)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    con: Console = console or Console()
-    t = Table(title=f"ABIS evaluation — {report.source}", show_lines=False)
-    t.add_column("figure")
-    t.add_column("value", overflow="fold")
-    th = report.thresholds
-    rows: list[tuple[str, str]] = [
-        ("gallery size N (enrolled)", f"{report.gallery_size:,} of {report.enrolment_attempts:,} attempts"),
-        ("searches", f"{report.mated_searches:,} mated, {report.nonmated_searches:,} non-mated"),
-        ("modalities", ", ".join(report.modalities)),
-        ("target FPIR at N", f"{report.target_fpir:g}"),
-        (
-            "thresholds (fused LLR)",
-            f"duplicate {th['duplicate']:.2f} (FMR {th['fmr_duplicate']:.2g}), "
-            f"adjudicate {th['adjudicate']:.2f} (FMR {th['fmr_adjudicate']:.2g})",
-        ),
-        ("thresholds from", report.threshold_source),
-        ("FNIR, ADJUDICATE counted as found", report.fnir_adjudicate_found.text()),
-        ("FNIR, ADJUDICATE counted as missed", report.fnir_adjudicate_missed.text()),
-        ("FPIR, ADJUDICATE counted (any candidate shown)", report.fpir_adjudicate_counted.text()),
-        ("FPIR, DUPLICATE only", report.fpir_duplicate_only.text()),
-        (
-            "CMC rank 1 / 5 / 10",
-            " / ".join(_pct(report.cmc[r - 1]) if len(report.cmc) >= r else "n/a" for r in (1, 5, 10)),
-        ),
-        ("failure to enrol (gallery)", report.fte.text()),
-        ("failure to acquire (probes, searched anyway)", report.probe_fta.text()),
-    ]
-    for m, fig in report.per_modality.items():
-        levels = ", ".join(f"FNMR@FMR {k}: {_pct(v)}" for k, v in fig.fnmr_at_fmr.items())
-        rows.append(
-            (f"{m} 1:1 ({fig.genuine:,} gen / {fig.impostor:,} imp)", f"{levels}; EER {_pct(fig.eer)}")
-        )
-    tp = report.throughput
-    rows += [
-        (
-            "throughput",
-            f"finger {tp['finger_comparisons_per_s']:,.0f}/s, iris {tp['iris_comparisons_per_s']:,.0f}/s, "
-            f"face {tp['face_comparisons_per_s']:,.0f}/s; {tp['recordings_per_s']:.3g} recordings/s "
-            f"({tp['threads']} thread(s) of {tp['cores']} cores, batch {tp['batch_size']})",
-        ),
-        ("gallery memory", f"{tp['gallery_bytes_per_person']:,.0f} B/person"),
-    ]
-    if report.prefilter is not None:
-        pf = report.prefilter
-        rows.append(
-            (
-                "pre-filter",
-                f"{pf['fingers']} finger(s) on all ({pf['fingers_with_iris_or_face']} when the probe has "
-                f"iris/face) + iris/face, shortlist {pf['shortlist']} "
-                f"(penetration {_pct(pf['penetration_rate'])}); mate shortlisted "
-                f"{pf['mate_shortlisted']}/{pf['checked_mated_searches']} checked",
-            )
-        )
-    ex = report.extrapolation
-    rows += [
-        (
-            f"FPIR at N = {ex.gallery_size:,} (extrapolated)",
-            f"{ex.fpir_at_operating_thresholds:.3g} at the duplicate threshold "
-            f"(FMR {ex.fmr_at_duplicate_threshold:.2g} per comparison)",
-        ),
-        (
-            f"thresholds for FPIR {report.target_fpir:g} at N = {ex.gallery_size:,}",
-            f"duplicate {ex.thresholds_for_target['duplicate']:.2f}: FNIR there "
-            f"{ex.fnir_at_those_thresholds.text()}",
-        ),
-        ("extrapolation assumes", "; ".join(ex.assumptions)),
-    ]
-    for k, v in rows:
-        t.add_row(k, v)
-    con.print(t)
-    if report.hard_breakdown:
-        h = Table(title="by capture kind (duplicate threshold)")
-        for c in ("kind", "mated", "missed", "non-mated", "false positives"):
-            h.add_column(c)
-        for kind, row in sorted(report.hard_breakdown.items()):
-            h.add_row(
-                kind,
-                str(row["mated"]),
-                str(row["mated_missed"]),
-                str(row["nonmated"]),
-                str(row["nonmated_false"]),
-            )
-        con.print(h)
-    if report.files:
-        con.print("written: " + ", ".join(report.files.values()))
