@@ -15,8 +15,9 @@ date encoded in a new KK number.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -291,11 +292,37 @@ def marriage(
         )
         outcome.family = family
 
-    for person in (husband, wife):
+    _close_marital_change(
+        session,
+        outcome,
+        parties=(husband, wife),
+        action="resident.marriage",
+        befores=befores,
+        events=events,
+        today=today,
+        actor=actor,
+    )
+    return outcome
+
+
+def _close_marital_change(
+    session: Session,
+    outcome: EventOutcome,
+    *,
+    parties: Sequence[Resident],
+    action: str,
+    befores: Mapping[int, dict[str, Any]],
+    events: Mapping[int, LifeEvent],
+    today: dt.date,
+    actor: Principal,
+) -> None:
+    """What a marriage and a divorce both end with: each party's change audited against its
+    state before the event, and a card re-issue need (new marital status) for each obliged party."""
+    for person in parties:
         audit_resident(
             session,
             actor=actor,
-            action="resident.marriage",
+            action=action,
             resident=person,
             before=befores[person.id],
             extra={"life_event_id": events[person.id].id},
@@ -309,7 +336,6 @@ def marriage(
             today=today,
             actor=actor,
         )
-    return outcome
 
 
 def divorce(
@@ -394,24 +420,16 @@ def divorce(
             outcome.kk_editions.append(edition)
             outcome.family = new_family
 
-    for person in parties:
-        audit_resident(
-            session,
-            actor=actor,
-            action="resident.divorce",
-            resident=person,
-            before=befores[person.id],
-            extra={"life_event_id": events[person.id].id},
-        )
-        _reissue_if_wajib(
-            session,
-            outcome,
-            resident=person,
-            reason=ReissueReason.DATA_CHANGE,
-            event=events[person.id],
-            today=today,
-            actor=actor,
-        )
+    _close_marital_change(
+        session,
+        outcome,
+        parties=parties,
+        action="resident.divorce",
+        befores=befores,
+        events=events,
+        today=today,
+        actor=actor,
+    )
     return outcome
 
 
