@@ -22,11 +22,13 @@ class DemoAccount:
 
 
 def demo_accounts(province: str, regency: str) -> list[DemoAccount]:
-    """One account per role. Regional roles are scoped to the demo province's first regency."""
+    """One account per role, each with a fresh random password (demo credentials are printed,
+    never hard-coded). Regional roles are scoped to the demo province's first regency."""
     accounts = []
     for role in Role:
         region = None if role in CENTRAL_ROLES else (regency if role is Role.REGIONAL_OPERATOR else province)
-        accounts.append(DemoAccount(f"demo.{role.value}".replace("_", "-"), role, region, ""))
+        username = f"demo.{role.value}".replace("_", "-")
+        accounts.append(DemoAccount(username, role, region, secrets.token_urlsafe(9)))
     return accounts
 
 
@@ -37,7 +39,6 @@ def _ensure_demo_users(engine: Engine, province: str) -> list[DemoAccount]:
     from ektp.models.auth import User
     from ektp.models.regions import Region
 
-    created: list[DemoAccount] = []
     with unit_of_work(engine) as session:
         regency = session.scalars(
             select(Region.code)
@@ -46,24 +47,22 @@ def _ensure_demo_users(engine: Engine, province: str) -> list[DemoAccount]:
         ).first()
         if regency is None:
             raise typer.BadParameter(f"province {province} has no regencies loaded", param_hint="--province")
-        for account in demo_accounts(province, regency):
-            # A fresh random password each run: demo credentials are printed, never hard-coded.
-            password = secrets.token_urlsafe(9)
+        accounts = demo_accounts(province, regency)
+        for account in accounts:
             user = session.scalars(select(User).where(User.username == account.username)).first()
             if user is None:
                 create_user(
                     session,
                     username=account.username,
-                    password=password,
+                    password=account.password,
                     full_name=f"Demo {account.role.value.replace('_', ' ').title()}",
                     role=account.role,
                     region_code=account.region_code,
                     actor=SYSTEM,
                 )
             else:
-                set_password(session, user=user, password=password, actor=SYSTEM)
-            created.append(DemoAccount(account.username, account.role, account.region_code, password))
-    return created
+                set_password(session, user=user, password=account.password, actor=SYSTEM)
+    return accounts
 
 
 def register_serve_commands(app: typer.Typer) -> None:
@@ -95,7 +94,7 @@ def register_serve_commands(app: typer.Typer) -> None:
         from ektp.db.migrate import upgrade
         from ektp.db.session import unit_of_work
         from ektp.models.population import Resident
-        from ektp.regions.service import load_regions
+        from ektp.regions.service import load_regions, region_counts
         from ektp.simulate.load import insert_population
 
         settings = settings_from_cli(database_url)
@@ -107,7 +106,14 @@ def register_serve_commands(app: typer.Typer) -> None:
         try:
             with unit_of_work(engine) as session:
                 report = load_regions(session, village_provinces=None)
-            console.print(f"regions: {report}")
+                current = region_counts(session)
+            levels = ", ".join(
+                f"{name} {current.get(level, 0):,}"
+                for level, name in enumerate(
+                    ("provinces", "regencies/cities", "districts", "villages"), start=1
+                )
+            )
+            console.print(f"regions: {levels} current; {report.retired} codes newly marked historical")
             with unit_of_work(engine) as session:
                 existing = session.scalar(
                     select(func.count()).select_from(Resident).where(Resident.province_code == province)
