@@ -30,6 +30,9 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())
 
 
+# The tests share one database and build on each other (the second run expects the first's
+# residents and regions), so they must run in order on one xdist worker.
+@pytest.mark.xdist_group("simulate-cli")
 class TestPopulationCommand:
     def test_loads_missing_villages_then_inserts_and_summarises(self, database: str) -> None:
         code, output = invoke("--size", "300", "--province", "31", "--seed", "5", "--database-url", database)
