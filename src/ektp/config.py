@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = 2 * 1024 * 1024
     secure_cookies: bool = False
     sql_echo: bool = False
+    #: Dedup queue (penunggalan): a worker's claim on a batch lasts this long unless renewed.
+    dedup_lease_seconds: int = 120
+    #: Transient failures are retried this many times (with exponential backoff) before FAILED.
+    dedup_max_attempts: int = 5
+    #: First backoff after a transient failure; doubled per further attempt (capped at 1 hour).
+    dedup_backoff_seconds: float = 30.0
+    #: The ABIS gallery of the dedup queue; empty means ``data_dir / "dedup" / "gallery"``.
+    dedup_gallery_dir: str = ""
+    #: Run a dedup worker in a background thread of the web process (demo, single-node installs).
+    dedup_in_process_worker: bool = False
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

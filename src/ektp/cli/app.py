@@ -42,5 +42,36 @@ def build_app() -> typer.Typer:
     app.add_typer(abis_app, name="abis")
     app.add_typer(linkage_app, name="linkage")
     app.add_typer(blanko_app, name="blanko")
+    # Any other domain with a ``cli.py`` exposing ``app`` (and optionally ``NAME``, else the domain's
+    # name) joins here, so a new domain needs to touch nothing in this file.
+    for name, domain_app in discovered_cli_apps():
+        app.add_typer(domain_app, name=name)
     register_serve_commands(app)
     return app
+
+
+#: Domains whose Typer apps ``build_app`` adds itself.
+_LISTED_DOMAINS = frozenset(
+    {"abis", "audit", "auth", "blanko", "cli", "linkage", "population", "regions", "simulate", "web"}
+)
+
+
+def discovered_cli_apps() -> list[tuple[str, typer.Typer]]:
+    """``(command name, app)`` of every ``ektp.<domain>.cli`` not listed above, in name order."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    import ektp
+
+    found: list[tuple[str, typer.Typer]] = []
+    for info in sorted(pkgutil.iter_modules(ektp.__path__), key=lambda info: info.name):
+        if not info.ispkg or info.name in _LISTED_DOMAINS:
+            continue
+        if not any((Path(root) / info.name / "cli.py").is_file() for root in ektp.__path__):
+            continue
+        module = importlib.import_module(f"ektp.{info.name}.cli")
+        domain_app = getattr(module, "app", None)
+        if isinstance(domain_app, typer.Typer):
+            found.append((str(getattr(module, "NAME", info.name)), domain_app))
+    return found
