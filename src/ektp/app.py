@@ -93,8 +93,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        app.state.engine.dispose()
+        # A single-node install (and the demo) runs its dedup worker in the web process, so that
+        # a recording sent for enrollment reaches its decision with nothing else started.
+        worker = None
+        if settings.dedup_in_process_worker:
+            from ektp.dedup.worker import start_background_worker
+
+            worker = start_background_worker(settings, engine=app.state.engine)
+        app.state.dedup_worker = worker
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            app.state.engine.dispose()
 
     app = FastAPI(
         title="ektp",

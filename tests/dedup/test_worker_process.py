@@ -1,0 +1,112 @@
+"""The worker as the demo and the command line run it, on a scratch SQLite database whose
+transactions really commit: the background thread decides a recording by itself and stops
+cleanly; ``ektp dedup work --once`` and ``ektp dedup status`` run end to end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from ektp.app import create_app
+from ektp.config import Settings
+from ektp.db.engine import make_engine
+from ektp.db.migrate import upgrade
+from ektp.db.session import unit_of_work
+from ektp.dedup.cli import app
+from ektp.dedup.worker import start_background_worker
+from ektp.models.enrollment import Enrollment
+from ektp.regions.service import load_regions
+from tests.dedup.conftest import population, record
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine, Path]]:
+    root = tmp_path_factory.mktemp("dedup-scratch")
+    url = f"sqlite:///{root / 'ektp.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        load_regions(session, village_provinces=("32",))
+    yield url, engine, root
+    engine.dispose()
+
+
+def _status(engine: Engine, enrollment_id: int) -> str:
+    with unit_of_work(engine) as session:
+        return session.scalars(select(Enrollment.status).where(Enrollment.id == enrollment_id)).one()
+
+
+def test_background_worker_decides_by_itself_and_stops(scratch: tuple[str, Engine, Path]) -> None:
+    url, engine, root = scratch
+    settings = Settings(database_url=url, data_dir=root / "bg", secret_key="test-secret-key-0123456789abcdef")
+    handle = start_background_worker(settings, idle_sleep=0.2)
+    try:
+        with unit_of_work(engine) as session:
+            recording_id = record(session, population().gallery[0]).id
+        deadline = time.monotonic() + 60
+        while _status(engine, recording_id) == "SENT_FOR_ENROLLMENT" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _status(engine, recording_id) == "PRINT_READY_RECORD"
+    finally:
+        handle.stop()
+    assert not handle.thread.is_alive()
+
+
+def test_the_web_process_runs_its_worker_when_configured(scratch: tuple[str, Engine, Path]) -> None:
+    """``dedup_in_process_worker`` (the demo, single-node installs): the app's lifespan starts the
+    worker, which decides a recording sent while the app serves, and stops it at shutdown."""
+    url, engine, root = scratch
+    settings = Settings(
+        database_url=url,
+        data_dir=root / "web",
+        secret_key="test-secret-key-0123456789abcdef",
+        dedup_in_process_worker=True,
+    )
+    application = create_app(settings)
+    with TestClient(application):
+        handle = application.state.dedup_worker
+        assert handle is not None
+        assert handle.thread.is_alive()
+        with unit_of_work(engine) as session:
+            recording_id = record(session, population().gallery[3]).id
+        deadline = time.monotonic() + 60
+        while _status(engine, recording_id) == "SENT_FOR_ENROLLMENT" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _status(engine, recording_id) == "PRINT_READY_RECORD"
+    assert not handle.thread.is_alive()
+    assert (
+        create_app(Settings(database_url=url, data_dir=root / "off", secret_key="k" * 32)).state is not None
+    )
+
+
+def test_cli_work_once_and_status(scratch: tuple[str, Engine, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, engine, root = scratch
+    monkeypatch.setenv("EKTP_DEDUP_GALLERY_DIR", str(root / "cli-gallery"))
+    from ektp.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        with unit_of_work(engine) as session:
+            ids = [record(session, population().gallery[i]).id for i in (1, 2)]
+            bad = record(session, payload=b"junk").id
+        runner = CliRunner()
+        done = runner.invoke(app, ["work", "--once", "--batch", "5", "--database-url", url])
+        assert done.exit_code == 0, done.output
+        assert "decided 3" in done.output
+        assert [_status(engine, i) for i in ids] == ["PRINT_READY_RECORD"] * 2
+        assert _status(engine, bad) == "ENROLL_FAILURE"
+        shown = runner.invoke(app, ["status", "--database-url", url])
+        assert shown.exit_code == 0, shown.output
+        assert "jobs DONE" in shown.output
+        refused = runner.invoke(app, ["work", "--batch", "0", "--database-url", url])
+        assert refused.exit_code == 2
+        missing = runner.invoke(app, ["retry", "999999", "--database-url", url])
+        assert missing.exit_code == 2
+    finally:
+        get_settings.cache_clear()
