@@ -1,0 +1,1 @@
+"""Adjudication workbench (examiners decide ADJUDICATE_RECORD recordings) and duplicate cases."""
