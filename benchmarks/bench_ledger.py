@@ -34,18 +34,16 @@ import multiprocessing as mp
 import os
 import platform
 import random
-import re
-import shutil
-import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ektp.auth.permissions import Principal, Role
 from ektp.blanko import contracts, ledger
@@ -56,6 +54,7 @@ from ektp.db.migrate import upgrade
 from ektp.db.session import make_sessionmaker, unit_of_work
 from ektp.models.blanko import LedgerEvent, LedgerReason, Location, StockBalance
 from ektp.regions.service import load_regions
+from pg_scratch import create_database, drop_database, run_pgbench
 
 ACTOR = Principal(user_id=None, username="bench", role=Role.CENTRAL_LOGISTICS, region_code=None)
 DAY = dt.date(2017, 3, 1)
@@ -70,26 +69,6 @@ class ClientResult:
     errors: int = 0
     printed: Counter[str] | None = None
     first_error: str = ""
-
-
-def _admin(url: str):  # type: ignore[no-untyped-def]
-    return create_engine(make_url(normalise_url(url)), isolation_level="AUTOCOMMIT")
-
-
-def _create_database(base_url: str, prefix: str) -> tuple[str, str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = _admin(base_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(normalise_url(base_url)).set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_database(base_url: str, name: str) -> None:
-    admin = _admin(base_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def setup(url: str) -> list[str]:
@@ -305,55 +284,6 @@ def run_ledger(
     }
 
 
-def _pgbench_binary() -> str:
-    found = shutil.which("pgbench")
-    if found:
-        return found
-    for candidate in ("/usr/lib/postgresql/15/bin/pgbench", "/usr/lib/postgresql/16/bin/pgbench"):
-        if os.path.exists(candidate):
-            return candidate
-    raise SystemExit("pgbench not found: apt-get install -y postgresql-contrib (or postgresql-client)")
-
-
-def run_pgbench(base_url: str, *, clients: int, seconds: int, scale: int) -> dict[str, object]:
-    binary = _pgbench_binary()
-    url, name = _create_database(base_url, "bench_pgbench")
-    parsed = make_url(url)
-    args = [
-        "-h",
-        parsed.host or "127.0.0.1",
-        "-p",
-        str(parsed.port or 5432),
-        "-U",
-        parsed.username or "postgres",
-    ]
-    env = dict(os.environ)
-    if parsed.password:
-        env["PGPASSWORD"] = parsed.password
-    try:
-        subprocess.run(
-            [binary, *args, "-i", "-s", str(scale), "-q", name], check=True, capture_output=True, env=env
-        )
-        done = subprocess.run(
-            [binary, *args, "-c", str(clients), "-j", "2", "-T", str(seconds), name],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-    finally:
-        _drop_database(base_url, name)
-    match = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
-    if match is None:
-        raise SystemExit(f"could not find the tps line in pgbench's output:\n{done.stdout}")
-    latency = re.search(r"latency average = ([0-9.]+) ms", done.stdout)
-    return {
-        "tps": float(match.group(1)),
-        "latency_ms": float(latency.group(1)) if latency else None,
-        "command": f"pgbench -i -s {scale}; pgbench -c {clients} -j 2 -T {seconds}",
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -367,7 +297,7 @@ def main() -> int:
     args = parser.parse_args()
 
     print(f"setting up a fresh database on {args.postgres_url} ...", flush=True)
-    url, name = _create_database(args.postgres_url, "bench_ledger")
+    url, name = create_database(args.postgres_url, "bench_ledger")
     try:
         started = time.perf_counter()
         codes = setup(url)
@@ -378,7 +308,7 @@ def main() -> int:
         )
         ours = run_ledger(url, codes, clients=args.clients, processes=args.processes, seconds=args.seconds)
     finally:
-        _drop_database(args.postgres_url, name)
+        drop_database(args.postgres_url, name)
     print(f"pgbench: TPC-B-like, {args.clients} clients, {args.pgbench_seconds} s ...", flush=True)
     theirs = run_pgbench(
         args.postgres_url, clients=args.clients, seconds=args.pgbench_seconds, scale=args.pgbench_scale

@@ -13,16 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_check import CHROMIUM, chromium_available
-from tests.live_server import CHROMIUM_ARGS, serve_app
+from tests.browser_check import CHROMIUM
+from tests.live_server import BROWSER_MARKS, CHROMIUM_ARGS, serve_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not chromium_available(),
-        reason=f"{CHROMIUM} not found — install Debian packages chromium and chromium-driver",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

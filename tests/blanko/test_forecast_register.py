@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from ektp.blanko.forecast import NOT_YET_RECORDED, region_forecast, register_demand_input
+from ektp.blanko.forecast import BACKLOGS_NOW, region_forecast, register_demand_input
 from ektp.cli.app import build_app
 from ektp.kit.errors import ValidationFailed
 from tests.factories.population import OTHER_REGENCY_VILLAGE, make_resident
@@ -51,11 +51,11 @@ class TestRegisterDemandInput:
 
 
 class TestRegionForecast:
-    def test_states_what_is_not_recorded_yet(self, session: Session) -> None:
+    def test_states_where_the_backlogs_come_from(self, session: Session) -> None:
         _populate(session)
         forecast = region_forecast(session, region_code="32.04", start=START, horizon_months=3)
         assert forecast.total_cards > 0
-        assert NOT_YET_RECORDED in forecast.assumptions
+        assert BACKLOGS_NOW in forecast.assumptions
 
 
 def test_cli_prints_the_forecast_and_its_assumptions(db_engine: object, database_url: str) -> None:
@@ -64,4 +64,4 @@ def test_cli_prints_the_forecast_and_its_assumptions(db_engine: object, database
         ["blanko", "forecast", "--region", "32.04", "--months", "2", "--database-url", database_url],
     )
     assert result.exit_code == 0, result.output
-    assert "not recorded by ektp yet" in " ".join(result.output.split())
+    assert "print-ready recordings without a suket" in " ".join(result.output.split())

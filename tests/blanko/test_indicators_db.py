@@ -111,8 +111,8 @@ class TestRegionIndicators:
         assert figures.adjusted_daily_consumption == pytest.approx(190 / 7)
         assert figures.days_of_cover == pytest.approx(160 * 7 / 190)  # 5.89 days
         assert figures.band == "understock"
-        assert figures.prr_backlog is None
-        assert figures.sukets_outstanding is None
+        assert figures.prr_backlog == 0  # nobody recorded in this test's register
+        assert figures.sukets_outstanding == 0
 
     def test_shorter_window(self, session: Session, card: Lot) -> None:
         figures = indicators.region_indicators(

@@ -5,51 +5,33 @@ ends at 0 and the projection equals a replay of the entries."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
 from ektp.auth.permissions import SYSTEM
 from ektp.blanko import contracts, ledger
 from ektp.blanko.contracts import DeliveryLine
 from ektp.blanko.ledger import InsufficientStock
-from ektp.db.engine import make_engine, normalise_url
-from ektp.db.migrate import upgrade
 from ektp.db.session import unit_of_work
 from ektp.models.blanko import LedgerReason
-from ektp.regions.service import load_regions
+from tests.scratch_postgres import scratch_postgres
 
-POSTGRES_URL = os.environ.get("EKTP_TEST_POSTGRES_URL", "")
 DAY = dt.date(2017, 2, 1)
 
 
 @pytest.fixture
 def scratch_engine() -> Iterator[Engine]:
-    if not POSTGRES_URL:
-        pytest.skip("EKTP_TEST_POSTGRES_URL not set (row-lock races need PostgreSQL)")
-    base = make_url(normalise_url(POSTGRES_URL))
-    name = f"ektp_ledger_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = base.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        engine = make_engine(url, pool_size=10)
-        with unit_of_work(engine) as session:
-            load_regions(session, village_provinces=())
-            contracts.ensure_locations(session)
+    with scratch_postgres(
+        "ledger",
+        why="row-lock races need PostgreSQL",
+        pool_size=10,
+        village_provinces=(),
+        blank_locations=True,
+    ) as engine:
         yield engine
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _stock_regency(engine: Engine, *, lots: int, per_lot: int) -> None:

@@ -353,8 +353,8 @@ class TestIndicatorsApi:
         response = client.get(f"{API}/indicators/32.04", params={"window_days": 30}, headers=h["operator"])
         assert response.status_code == 200, response.text
         body = response.json()
-        assert body["prr_backlog"] is None
-        assert body["sukets_outstanding"] is None
+        assert body["prr_backlog"] == 0
+        assert body["sukets_outstanding"] == 0
         assert len(body["days"]) == 90
         assert body["stock_on_hand"] == body["days"][-1]["stock_on_hand"]
         assert client.get(f"{API}/indicators/32.73", headers=h["operator"]).status_code == 403

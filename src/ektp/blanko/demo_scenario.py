@@ -1,6 +1,7 @@
 """The blank-logistics story of ``ektp demo``: the 2017 contracts (scaled), a first round of
 requests from every office of the demo province served by an approved allocation run and
-delivered with proof of delivery, six weeks of printing in which some offices run low, and a
+delivered with proof of delivery, six weeks of printing before go-live (imported as daily
+totals, see :data:`ektp.printing.trace.IMPORTED_PREFIX`) in which some offices run low, and a
 second round of requests waiting in the central queue.
 
 Everything goes through the same services the API and screens use (requests, allocation runs,
@@ -25,6 +26,7 @@ from ektp.models.blanko import LedgerReason
 from ektp.models.blanko_requests import BlankRequest
 from ektp.models.regions import Region
 from ektp.planning.allocation import AllocationPolicy
+from ektp.printing.trace import IMPORTED_PREFIX
 
 #: The demo's logistics officer: a national principal without a user row (the audit trail shows
 #: "demo-logistics" as the actor of the seeded history).
@@ -108,8 +110,10 @@ def seed_blanko_demo(session: Session, *, province: str, seed: int = 2017) -> Bl
         )
         delivered += released - damaged
 
-    # Six weeks of printing: offices print 50-700 cards a day (BRIEF §5), some faster than their
-    # stock lasts, with ~4 % spoilage.
+    # Six weeks of printing before the offices went live on ektp, brought over as daily totals
+    # (``ektp.printing.trace`` keeps them apart from the blanks traced to cards): offices print
+    # 20-120 cards a day (BRIEF §5: 50-700 at full scale), some faster than their stock lasts,
+    # with ~4 % spoilage.
     printed = 0
     for code in offices:
         location = ledger.location_by_code(session, office_location_code(code))
@@ -133,9 +137,10 @@ def seed_blanko_demo(session: Session, *, province: str, seed: int = 2017) -> Bl
                     from_location=location,
                     to_location=ledger.location_by_code(session, to),
                     quantity=quantity,
-                    document_no=f"DEMO-{code}-{business_date:%Y%m%d}-{reason.value}",
+                    document_no=f"{IMPORTED_PREFIX}{code}/{business_date:%Y%m%d}/{reason.value}",
                     business_date=business_date,
                     actor=_office_actor(code),
+                    note="before go-live on ektp: the day's total, imported without card records",
                 )
             printed += cards
 

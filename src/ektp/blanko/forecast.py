@@ -9,8 +9,8 @@ what the database knows about one region.
   inflow — an approximation stated in the forecast's assumptions;
 * re-issue history: card re-issue needs raised by life events, per month over the last 12 months,
   against the obliged population now (the register keeps no past populations);
-* PRR backlog and sukets outstanding: ektp does not record enrollment decisions or sukets yet,
-  so they enter as 0 and the assumptions say so (no invented figures)."""
+* PRR backlog and sukets outstanding: the region's print-ready recordings without a suket and its
+  ACTIVE sukets now (:mod:`ektp.blanko.backlogs`), cleared over the policy's months."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from collections import Counter
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from ektp.blanko.backlogs import region_backlogs
 from ektp.kit.errors import invalid
 from ektp.models.population import ReissueNeed, Resident
 from ektp.planning.forecast import (
@@ -35,9 +36,9 @@ from ektp.regions.codes import normalise_region_code, region_level
 
 HISTORY_MONTHS = 12
 
-NOT_YET_RECORDED = (
-    "PRR backlog and sukets outstanding are not recorded by ektp yet (enrollment and printing come "
-    "later): both enter the forecast as 0."
+BACKLOGS_NOW = (
+    "PRR backlog and sukets outstanding: the region's print-ready recordings without a suket and "
+    "its active sukets at the time of the forecast, cleared evenly over the policy's months."
 )
 
 
@@ -110,8 +111,11 @@ def register_demand_input(
         if per_month
         else []
     )
+    backlogs = region_backlogs(session, region_code=code)
     return RegionDemandInput(
         region_code=code,
+        prr_backlog=backlogs.prr_backlog,
+        sukets_outstanding=backlogs.sukets_outstanding,
         births_by_month=dict(births),
         wajib_ktp_population=int(wajib or 0),
         married_under_17_per_year=float(married_minors or 0),
@@ -144,7 +148,7 @@ def region_forecast(
             "today's obliged population."
             if region.reissue_history
             else "Re-issue history: none recorded in the last 12 months, so the national rate is used.",
-            NOT_YET_RECORDED,
+            BACKLOGS_NOW,
         ]
     )
     return forecast

@@ -16,9 +16,9 @@ bands, stock-out days over the window) and adds what the requests say: the fill 
 region's decided requests made in the period and the lead time approved → received of those
 received in it.
 
-``prr_backlog`` and ``sukets_outstanding`` are part of the report but **not yet available**:
-the printing (PRR) and suket registers do not exist yet, so they are ``None`` — never a made-up
-number — until those issues land.
+``prr_backlog`` and ``sukets_outstanding`` come from the enrollment and suket registers
+(:mod:`ektp.blanko.backlogs`): the region's state *now*, whatever the period asked for (the
+registers keep statuses, not their past counts).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from ektp.blanko.backlogs import region_backlogs
 from ektp.kit.errors import invalid
 from ektp.models.blanko import LedgerEntry, LedgerEvent, LedgerReason, Location
 from ektp.models.blanko_requests import BlankRequest, ProofOfDelivery, RequestStatus
@@ -141,9 +142,9 @@ class RegionIndicators:
     band: CoverBand
     fill: FillRates
     lead_time: LeadTimes
-    #: Not yet available (the PRR register comes with the printing issue): always None for now.
+    #: Print-ready recordings waiting for a card now, not counting suket holders.
     prr_backlog: int | None = None
-    #: Not yet available (the suket register comes with its issue): always None for now.
+    #: ACTIVE sukets of the region now.
     sukets_outstanding: int | None = None
 
 
@@ -195,6 +196,7 @@ def region_indicators(
         series = daily_series(session, region_code=region_code, start=start, end=end)
     stock = stock_indicators(series, window_days=window_days, bands=bands)
     made, received = request_outcomes(session, region_code=region_code, start=start, end=end)
+    backlogs = region_backlogs(session, region_code=region_code)
     return RegionIndicators(
         region_code=region_code,
         period_start=start,
@@ -209,6 +211,8 @@ def region_indicators(
         band=stock.band,
         fill=fill_rates(made),
         lead_time=lead_times(received),
+        prr_backlog=backlogs.prr_backlog,
+        sukets_outstanding=backlogs.sukets_outstanding,
     )
 
 

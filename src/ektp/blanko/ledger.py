@@ -91,6 +91,7 @@ __all__ = [
     "physical_count",
     "post",
     "post_fifo",
+    "post_fifo_lots",
     "rebuild_balances",
     "reverse",
     "stock_card",
@@ -458,6 +459,11 @@ def _write_portable(
     return event_id
 
 
+#: The posting statement per number of legs: built (and its bind parameters parsed) once, not on
+#: every posting — a print posts one two-leg event per card.
+_POSTGRESQL_STATEMENTS: dict[int, Any] = {}
+
+
 def _write_postgresql(session: Session, header: dict[str, Any], legs: Sequence[_Leg]) -> int:
     """Lock, check, and write balances, event and entries in ONE statement (data-modifying CTEs):
     one round trip, and a refusal writes nothing and raises nothing inside the database, so the
@@ -473,18 +479,33 @@ def _write_postgresql(session: Session, header: dict[str, Any], legs: Sequence[_
     ``post_fifo`` reads again); ``ok`` says whether every floor holds; the upsert, the event and
     the entries happen only if it does. The CHECK constraint stays underneath as the last word."""
     params: dict[str, Any] = dict(header)
-    values = []
     for i, leg in enumerate(legs):
         params[f"l{i}"] = leg.location.id
         params[f"t{i}"] = leg.lot.id
         params[f"q{i}"] = leg.delta
         params[f"a{i}"] = leg.candidate_allows_negative
         params[f"f{i}"] = leg.floor
-        values.append(
-            f"(CAST(:l{i} AS INTEGER), CAST(:t{i} AS INTEGER), CAST(:q{i} AS INTEGER),"
-            f" CAST(:a{i} AS BOOLEAN), CAST(:f{i} AS INTEGER))"
-        )
-    statement = text(
+    statement = _POSTGRESQL_STATEMENTS.get(len(legs))
+    if statement is None:
+        statement = _POSTGRESQL_STATEMENTS.setdefault(len(legs), _postgresql_statement(len(legs)))
+    result = session.execute(statement, params).all()
+    event_id = result[0][0]
+    if event_id is not None:
+        return int(event_id)
+    have = {(int(r[2]), int(r[3])): int(r[4]) for r in result}
+    refused = _first_refused(legs, have)
+    if refused is None:  # pragma: no cover - the statement and the check disagree: a bug
+        raise Conflict("the posting was refused by the database")
+    raise refused
+
+
+def _postgresql_statement(legs: int) -> Any:
+    values = [
+        f"(CAST(:l{i} AS INTEGER), CAST(:t{i} AS INTEGER), CAST(:q{i} AS INTEGER),"
+        f" CAST(:a{i} AS BOOLEAN), CAST(:f{i} AS INTEGER))"
+        for i in range(legs)
+    ]
+    return text(
         f"WITH v (l, t, q, a, f) AS (VALUES {', '.join(values)}),"
         " gate AS ("
         "  SELECT pg_advisory_xact_lock(s.l, s.t) FROM (SELECT l, t FROM v ORDER BY l, t OFFSET 0) AS s"
@@ -521,15 +542,6 @@ def _write_postgresql(session: Session, header: dict[str, Any], legs: Sequence[_
         bindparam("reverses_event_id", type_=BigInteger()),
         bindparam("recorded_by_user_id", type_=Integer()),
     )
-    result = session.execute(statement, params).all()
-    event_id = result[0][0]
-    if event_id is not None:
-        return int(event_id)
-    have = {(int(r[2]), int(r[3])): int(r[4]) for r in result}
-    refused = _first_refused(legs, have)
-    if refused is None:  # pragma: no cover - the statement and the check disagree: a bug
-        raise Conflict("the posting was refused by the database")
-    raise refused
 
 
 def _check_mirror(session: Session, reverses: LedgerEvent, deltas: Mapping[tuple[int, int], int]) -> None:
@@ -553,19 +565,29 @@ def entries_of(session: Session, event: LedgerEvent) -> list[LedgerEntry]:
     )
 
 
-def _fifo_candidates(session: Session, location: Location) -> list[tuple[Lot, int]]:
-    """Lots with blanks at ``location``, oldest first (received_on, then id); quarantined lots
-    are never picked."""
-    rows = session.execute(
-        select(Lot, StockBalance.quantity)
-        .join(StockBalance, StockBalance.lot_id == Lot.id)
-        .where(
-            StockBalance.location_id == location.id,
-            StockBalance.quantity > 0,
-            Lot.status == LotStatus.RECEIVED.value,
-        )
-        .order_by(Lot.received_on, Lot.id)
+#: FIFO candidates (built once: every FIFO posting runs it, a print per card).
+_FIFO_CANDIDATES = (
+    select(Lot, StockBalance.quantity)
+    .join(StockBalance, StockBalance.lot_id == Lot.id)
+    .where(
+        StockBalance.location_id == bindparam("location_id"),
+        StockBalance.quantity > 0,
+        Lot.status == LotStatus.RECEIVED.value,
     )
+    .order_by(Lot.received_on, Lot.id)
+)
+_FIFO_CANDIDATES_LIMITED = _FIFO_CANDIDATES.limit(bindparam("limit", type_=BigInteger()))
+
+
+def _fifo_candidates(
+    session: Session, location: Location, *, limit: int | None = None
+) -> list[tuple[Lot, int]]:
+    """Lots with blanks at ``location``, oldest first (received_on, then id); quarantined lots
+    are never picked. At most ``limit`` lots."""
+    if limit is None:
+        rows = session.execute(_FIFO_CANDIDATES, {"location_id": location.id})
+    else:
+        rows = session.execute(_FIFO_CANDIDATES_LIMITED, {"location_id": location.id, "limit": limit})
     return [(lot, int(quantity)) for lot, quantity in rows]
 
 
@@ -596,6 +618,34 @@ def post_fifo(
 ) -> LedgerEvent:
     """Move ``quantity`` blanks without naming lots: oldest lots first (FIFO). Raises
     ``InsufficientStock`` when the location does not hold that many usable blanks."""
+    event, _ = post_fifo_lots(
+        session,
+        reason=reason,
+        from_location=from_location,
+        to_location=to_location,
+        quantity=quantity,
+        document_no=document_no,
+        business_date=business_date,
+        actor=actor,
+        note=note,
+    )
+    return event
+
+
+def post_fifo_lots(
+    session: Session,
+    *,
+    reason: LedgerReason,
+    from_location: Location,
+    to_location: Location,
+    quantity: int,
+    document_no: str,
+    business_date: dt.date,
+    actor: Principal,
+    note: str = "",
+) -> tuple[LedgerEvent, list[tuple[Lot, int]]]:
+    """:func:`post_fifo`, also returning the lots it took and how many of each (oldest first), so
+    that a caller recording the blanks (a printer, for the serial) need not read the event back."""
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise invalid("quantity", "integer", "quantity must be a whole number")
     if quantity <= 0:
@@ -614,7 +664,10 @@ def post_fifo(
     # tracks, so there is nothing for the ORM to forget.)
     guarded = session.get_bind().dialect.name == "postgresql"
     for _ in range(_FIFO_ATTEMPTS):
-        candidates = _fifo_candidates(session, from_location)
+        # Every candidate lot holds at least one blank, so the oldest ``quantity`` lots are all a
+        # posting can need; and when they hold too few there were no more, so the sum below is
+        # exactly what is available (a region typically holds a few lots; a print needs one).
+        candidates = _fifo_candidates(session, from_location, limit=quantity)
         available = sum(q for _, q in candidates)
         if available < quantity:
             raise InsufficientStock.at(
@@ -648,7 +701,7 @@ def post_fifo(
             raise
         if guarded:
             session.execute(text("RELEASE SAVEPOINT ektp_ledger_fifo"))
-        return event
+        return event, split
     assert last_error is not None
     raise last_error
 

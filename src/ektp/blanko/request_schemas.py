@@ -274,8 +274,8 @@ class IndicatorsOut(BaseModel):
     band: str
     fill: FillRatesOut
     lead_time: LeadTimesOut
-    #: Not yet available (PRR register not built yet): always null for now.
+    #: Print-ready recordings waiting for a card now, not counting suket holders.
     prr_backlog: int | None
-    #: Not yet available (suket register not built yet): always null for now.
+    #: ACTIVE sukets of the region now.
     sukets_outstanding: int | None
     days: list[DayOut]
