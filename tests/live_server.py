@@ -11,6 +11,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from tests.browser_check import CHROMIUM, chromium_available
+
+#: The marks of a browser test module (``pytestmark = BROWSER_MARKS``): skipped, loudly named,
+#: where the system Chromium is missing.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not chromium_available(),
+        reason=f"{CHROMIUM} not found — install Debian packages chromium and chromium-driver",
+    ),
+]
+
 #: Chromium as root on a machine without network: no sandbox, no GPU, no background traffic
 #: (without the networking flags Chromium keeps dialling Google's hosts and is refused).
 CHROMIUM_ARGS = [
