@@ -89,7 +89,9 @@ def register_serve_commands(app: typer.Typer) -> None:
         database_url: str | None = DatabaseOption,
     ) -> None:
         """Set up a working system on SQLite: schema, regions, a synthetic population, one user per
-        role (credentials printed), then serve the web app on localhost."""
+        role (credentials printed), the blank logistics and a working day (recording,
+        deduplication, printing, sukets, re-issues), then serve the web app on localhost with its
+        dedup worker."""
         from ektp.db.engine import make_engine
         from ektp.db.migrate import upgrade
         from ektp.db.session import unit_of_work
@@ -133,9 +135,13 @@ def register_serve_commands(app: typer.Typer) -> None:
             else:
                 console.print(
                     f"blanks: 2017 contracts (scaled 1:100) at the centre; {blanko.delivered:,} delivered to "
-                    f"{blanko.offices} offices by an approved allocation run; {blanko.printed:,} cards printed; "
+                    f"{blanko.offices} offices by an approved allocation run; {blanko.printed:,} cards printed "
+                    "before going live on ektp (imported as daily totals); "
                     f"{blanko.waiting_requests} offices running low have requests waiting"
                 )
+            from ektp.demo_day import play_demo_day
+
+            play_demo_day(engine, settings, province=province, seed=seed, console=console)
         finally:
             engine.dispose()
 
@@ -147,6 +153,9 @@ def register_serve_commands(app: typer.Typer) -> None:
                 account.username, account.password, account.role.value, account.region_code or "national"
             )
         console.print(table)
+        from ektp.adjudication.demo import demo_instructions
+
+        console.print(demo_instructions(), markup=False, highlight=False)
         url = f"http://{host}:{port}/"
         console.print(f"[bold green]ektp is ready:[/] {url}  (API: {url}api/v1/docs)")
         if serve_after:
@@ -154,4 +163,6 @@ def register_serve_commands(app: typer.Typer) -> None:
 
             from ektp.app import create_app
 
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+            # Recordings made in the browser are decided by a worker inside the web process.
+            served = settings.model_copy(update={"dedup_in_process_worker": True})
+            uvicorn.run(create_app(served), host=host, port=port, log_level="warning")
