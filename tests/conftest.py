@@ -108,8 +108,12 @@ def session(db_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # A test installation: the synthetic capture generator is accepted, as in the demo.
     return Settings(
-        database_url=database_url, data_dir=tmp_path, secret_key="test-secret-key-0123456789abcdef"
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key="test-secret-key-0123456789abcdef",
+        allow_synthetic_capture=True,
     )
 
 

@@ -49,7 +49,10 @@ def serve_app(database_url: str, data_dir: Path) -> Iterator[str]:
 
     app = create_app(
         Settings(
-            database_url=database_url, data_dir=data_dir, secret_key="browser-test-secret-0123456789abcdef"
+            database_url=database_url,
+            data_dir=data_dir,
+            secret_key="browser-test-secret-0123456789abcdef",
+            allow_synthetic_capture=True,
         )
     )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     dedup_gallery_dir: str = ""
     #: Run a dedup worker in a background thread of the web process (demo, single-node installs).
     dedup_in_process_worker: bool = False
+    #: Accept captures made by the synthetic generator (API ``synthetic``, the form's "synthetic
+    #: capture"). Only for the demo and test installations: in service every capture must come
+    #: from a capture device, so the default refuses them.
+    allow_synthetic_capture: bool = False
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

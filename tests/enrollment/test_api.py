@@ -209,6 +209,24 @@ class TestRecording:
         # a generated person may lack a trait: then the refusal names it
         assert response.status_code in (201, 422), response.text
 
+    def test_synthetic_capture_is_refused_outside_demo_and_test_installations(
+        self, client: TestClient, session: Session, operator: dict[str, str]
+    ) -> None:
+        resident = make_resident(session)
+        point = make_service_point(session, region_code="32.04")
+        session.commit()
+        app_state = client.app.state  # type: ignore[attr-defined]
+        app_state.settings = app_state.settings.model_copy(update={"allow_synthetic_capture": False})
+        response = client.post(
+            f"{API}/recordings",
+            json={"nik": resident.nik, "service_point_id": point.id, "synthetic": {"identity_key": 3}},
+            headers=operator,
+        )
+        assert response.status_code == 422, response.text
+        assert _problems(response) == [("synthetic", "not_allowed")]
+        assert "EKTP_ALLOW_SYNTHETIC_CAPTURE" in response.json()["problems"][0]["message"]
+        assert session.scalar(select(func.count()).select_from(Enrollment)) == 0
+
     def test_bad_xml_names_the_field(
         self, client: TestClient, session: Session, operator: dict[str, str]
     ) -> None:

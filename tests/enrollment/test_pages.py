@@ -179,6 +179,33 @@ class TestRecordPages:
         assert sent.status_code == 303
         assert session.get(Enrollment, enrollment_id).status == "SENT_FOR_ENROLLMENT"  # type: ignore[union-attr]
 
+    def test_synthetic_capture_is_neither_offered_nor_accepted_when_not_allowed(
+        self, client: TestClient, session: Session, login_as: LoginAs
+    ) -> None:
+        login = login_as(Role.REGIONAL_OPERATOR, "32.04")
+        resident = make_resident(session)
+        point = make_service_point(session, region_code="32.04")
+        session.commit()
+        _en(client)
+        assert 'value="synthetic"' in client.get("/enrollment/record", headers=EN).text
+        app_state = client.app.state  # type: ignore[attr-defined]
+        app_state.settings = app_state.settings.model_copy(update={"allow_synthetic_capture": False})
+        assert 'value="synthetic"' not in client.get("/enrollment/record", headers=EN).text
+        response = client.post(
+            "/enrollment/record",
+            data={
+                "csrf_token": login.csrf_token,
+                "nik": resident.nik,
+                "service_point_id": str(point.id),
+                "source": "synthetic",
+                "identity_key": "3",
+            },
+            headers=EN,
+        )
+        assert response.status_code == 422
+        assert "EKTP_ALLOW_SYNTHETIC_CAPTURE" in response.text
+        assert session.scalar(select(func.count()).select_from(Enrollment)) == 0
+
     def test_bad_file_and_already_recorded(
         self, client: TestClient, session: Session, login_as: LoginAs, cbeff: bytes
     ) -> None:

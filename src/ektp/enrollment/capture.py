@@ -305,6 +305,14 @@ def exceptions_for_failing(
 # ------------------------------------------------------------------------------------------
 # synthetic captures (demo)
 
+#: Why a synthetic capture is refused where ``Settings.allow_synthetic_capture`` is off.
+SYNTHETIC_REFUSED = FieldProblem(
+    "synthetic",
+    "not_allowed",
+    "synthetic captures are accepted only on demo and test installations "
+    "(EKTP_ALLOW_SYNTHETIC_CAPTURE); upload the capture device's CBEFF or ISO/IEC 19794-2 record",
+)
+
 #: Random-stream tags of the demo's synthetic persons and their captures.
 _STREAM_IDENTITY = 7001
 _STREAM_CAPTURE = 7002

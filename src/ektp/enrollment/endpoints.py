@@ -30,10 +30,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from ektp.abis.formats import write_cbeff
 from ektp.auth.dependencies import require
 from ektp.auth.permissions import Permission, Principal
-from ektp.dependencies import SessionDep
+from ektp.dependencies import SessionDep, SettingsDep
 from ektp.enrollment import capture as cap
 from ektp.enrollment import schemas, service
-from ektp.kit.errors import invalid
+from ektp.kit.errors import ValidationFailed, invalid
 from ektp.kit.pagination import MAX_PAGE_SIZE, PageParams
 from ektp.models.enrollment import CaptureFormat, Enrollment, EnrollmentStatus, ServicePointKind
 
@@ -179,9 +179,11 @@ def _record(
 
 @router.post("/recordings", status_code=201, response_model=schemas.RecordingDetail)
 def create_recording(
-    body: schemas.RecordingCreate, session: SessionDep, principal: Writer
+    body: schemas.RecordingCreate, session: SessionDep, settings: SettingsDep, principal: Writer
 ) -> schemas.RecordingDetail:
     if body.synthetic is not None:
+        if not settings.allow_synthetic_capture:
+            raise ValidationFailed(cap.SYNTHETIC_REFUSED.message, [cap.SYNTHETIC_REFUSED])
         s = body.synthetic
         payload = write_cbeff(cap.synthetic_sample(s.identity_key, s.capture_no, s.seed))
         capture = service.CaptureInput(payload, CaptureFormat.CBEFF_XML)

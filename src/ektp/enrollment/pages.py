@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from ektp.abis.formats import write_cbeff
 from ektp.auth.permissions import Permission
+from ektp.config import Settings
 from ektp.enrollment import capture as cap
 from ektp.enrollment import service
 from ektp.kit.errors import (
@@ -407,9 +408,15 @@ def _record_view(
         traits=[(t, page.gettext(TRAIT_LABELS[t])) for t in cap.TRAITS],
         reasons=[(r, page.gettext(REASON_LABELS[r])) for r in cap.EXCEPTION_REASONS],
         rows=range(EXCEPTION_ROWS),
+        synthetic_allowed=_synthetic_allowed(page),
         values=values,
         errors=errors,
     )
+
+
+def _synthetic_allowed(page: PageContext) -> bool:
+    settings: Settings = page.request.app.state.settings
+    return settings.allow_synthetic_capture
 
 
 @router.get("/enrollment/record")
@@ -451,7 +458,10 @@ def record_submit(page: WritePage, upload: Upload) -> Response:
         if values[f"exc_trait_{i}"]
     ]
     capture: service.CaptureInput | None = None
-    if values["source"] == "synthetic":
+    if values["source"] == "synthetic" and not _synthetic_allowed(page):
+        # The option is not offered there: only a hand-made request gets this far.
+        problems.append(FieldProblem("capture", cap.SYNTHETIC_REFUSED.rule, cap.SYNTHETIC_REFUSED.message))
+    elif values["source"] == "synthetic":
         key, number = values["identity_key"], values["capture_no"] or "0"
         if not key.isdigit() or not number.isdigit() or int(key) > 2**31 - 1 or int(number) > 1000:
             problems.append(
