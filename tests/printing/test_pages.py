@@ -117,3 +117,86 @@ def test_other_region_and_roles_are_refused(client: TestClient, login_as: LoginA
         f"/printing/regions/{REGION}/print", data={"csrf_token": login.csrf_token}, headers=HTML
     )
     assert refused.status_code == 403
+
+
+def test_operator_sets_the_daily_quota_and_a_bad_value_is_shown_on_the_field(
+    client: TestClient, session: Session, login_as: LoginAs
+) -> None:
+    login = login_as(Role.REGIONAL_OPERATOR, REGION)
+    client.cookies.set("ektp_lang", "en")
+    stock(session, 3)
+    prr(session)
+    session.commit()
+    bad = client.post(
+        f"/printing/regions/{REGION}/quota",
+        data={"csrf_token": login.csrf_token, "daily_quota": "-5"},
+        headers=HTML,
+    )
+    assert bad.status_code == 422
+    assert "Enter a whole number from 0 to 100000." in bad.text
+    assert 'value="-5"' in bad.text, "the typed value is shown again"
+    saved = client.post(
+        f"/printing/regions/{REGION}/quota",
+        data={"csrf_token": login.csrf_token, "daily_quota": "0"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    page = client.get(saved.headers["location"], headers=HTML)
+    assert "The daily print quota has been saved." in page.text
+    assert 'data-testid="quota">0<' in page.text
+    assert 'data-testid="remaining">0<' in page.text
+    refused = client.post(
+        f"/printing/regions/{REGION}/print", data={"csrf_token": login.csrf_token}, headers=HTML
+    )
+    assert refused.status_code == 409, "a quota of 0 stops printing"
+    assert "daily print quota" in refused.text
+    assert session.query(Card).count() == 0
+    other = client.post(
+        "/printing/regions/31.71/quota",
+        data={"csrf_token": login.csrf_token, "daily_quota": "9"},
+        headers=HTML,
+    )
+    assert other.status_code in (403, 404)
+
+
+def test_priorities_are_shown_to_operators_and_set_by_central_logistics(
+    client: TestClient, session: Session, login_as: LoginAs
+) -> None:
+    from ektp.models.cards import PrintCategory
+    from ektp.printing import queue
+
+    client.cookies.set("ektp_lang", "en")
+    operator = login_as(Role.REGIONAL_OPERATOR, REGION)
+    shown = client.get("/printing/priorities", headers=HTML)
+    assert shown.status_code == 200
+    assert 'data-testid="priorities"' in shown.text
+    assert 'data-testid="priorities-form"' not in shown.text
+    order = [line.split('"')[1] for line in shown.text.split("data-category=")[1:]]
+    assert order[0] == "FIRST_CARD"
+    assert order[-1] == "REISSUE"
+    assert (
+        client.post(
+            "/printing/priorities",
+            data={"csrf_token": operator.csrf_token, "rank_REISSUE": "1"},
+            headers=HTML,
+        ).status_code
+        == 403
+    )
+
+    central = login_as(Role.CENTRAL_LOGISTICS)
+    form = client.get("/printing/priorities", headers=HTML)
+    assert 'data-testid="priorities-form"' in form.text
+    ranks = {"FIRST_CARD": "2", "DISASTER_VICTIM": "1", "SUKET_HOLDER": "3", "REISSUE": "0"}
+    data = {"csrf_token": central.csrf_token, **{f"rank_{k}": v for k, v in ranks.items()}}
+    bad = client.post("/printing/priorities", data=data, headers=HTML)
+    assert bad.status_code == 422
+    assert "Enter a whole number from 1 to 99." in bad.text
+    assert queue.priorities(session)[PrintCategory.DISASTER_VICTIM] != 1, "nothing saved"
+    data["rank_REISSUE"] = "4"
+    saved = client.post("/printing/priorities", data=data, headers=HTML, follow_redirects=False)
+    assert saved.status_code == 303
+    page = client.get(saved.headers["location"], headers=HTML)
+    assert "The print priorities have been saved." in page.text
+    assert queue.priorities(session)[PrintCategory.DISASTER_VICTIM] == 1
+    assert queue.priorities(session)[PrintCategory.FIRST_CARD] == 2

@@ -16,7 +16,7 @@ from ektp.auth.permissions import Permission
 from ektp.kit.errors import Conflict, DomainError, FieldProblem, InvalidState, NotFound, ValidationFailed
 from ektp.kit.time import today_wib
 from ektp.models.blanko import Location
-from ektp.models.cards import Card, SpoilageReason
+from ektp.models.cards import Card, PrintCategory, SpoilageReason
 from ektp.models.population import Resident
 from ektp.models.regions import Region
 from ektp.printing import pdf, queue, service
@@ -38,9 +38,15 @@ register_notice("card_printed", N_("The card has been printed."))
 register_notice("card_issued", N_("The card has been issued to the resident."))
 register_notice("card_reported", N_("The card has been reported and is no longer valid."))
 register_notice("blank_spoiled", N_("The spoiled blank has been recorded."))
+register_notice("quota_set", N_("The daily print quota has been saved."))
+register_notice("priorities_set", N_("The print priorities have been saved."))
 
 ReadPage = Annotated[PageContext, Depends(page_requiring(Permission.RESIDENT_READ))]
 WritePage = Annotated[PageContext, Depends(page_requiring(Permission.RESIDENT_WRITE))]
+#: The priority order is national: whoever sees the blank stock sees it, the blank logistics
+#: staff set it (as in the API).
+PrioritiesPage = Annotated[PageContext, Depends(page_requiring(Permission.BLANKO_READ))]
+CentralPage = Annotated[PageContext, Depends(page_requiring(Permission.BLANKO_WRITE))]
 FORM_ERRORS = (ValidationFailed, InvalidState, Conflict, NotFound)
 
 CATEGORY_LABELS: dict[str, str] = {
@@ -126,6 +132,7 @@ def _queue_view(
         cards=service.cards_of_region(page.session, region_code, limit=20),
         spoilage_reasons=[r.value for r in SpoilageReason],
         may_print=page.user_principal.can(Permission.RESIDENT_WRITE),
+        may_see_priorities=page.user_principal.can(Permission.BLANKO_READ),
         errors=errors or {},
         values=values or {},
     )
@@ -137,7 +144,12 @@ def printing_home(page: ReadPage) -> Response:
     region = chosen or page.user_principal.region_code or ""
     if region.count(".") == 1:
         return RedirectResponse(f"/printing/regions/{region}", status_code=303)
-    return page.render("printing/home.html", section="printing", region=region)
+    return page.render(
+        "printing/home.html",
+        section="printing",
+        region=region,
+        may_see_priorities=page.user_principal.can(Permission.BLANKO_READ),
+    )
 
 
 @router.get("/printing/regions/{region_code}")
@@ -171,6 +183,74 @@ def print_action(region_code: str, page: WritePage, form: FormData) -> Response:
         errors = _refused(page, exc)
         return _queue_view(page, region_code, errors=errors, values=form, status_code=_status_code(exc))
     return RedirectResponse(f"/printing/cards/{card.id}?notice=card_printed", status_code=303)
+
+
+@router.post("/printing/regions/{region_code}/quota")
+def quota_action(region_code: str, page: WritePage, form: FormData) -> Response:
+    page.check_csrf(form)
+    raw = form.get("daily_quota", "").strip()
+    try:
+        if not raw.isdigit() or len(raw) > 6:
+            raise ValidationFailed(
+                "the daily quota must be a whole number",
+                [FieldProblem("daily_quota", "quota_range", "the daily quota must be a whole number")],
+            )
+        service.set_daily_quota(page.session, region_code, int(raw), actor=page.user_principal)
+    except FORM_ERRORS as exc:
+        errors = _refused(page, exc)
+        return _queue_view(page, region_code, errors=errors, values=form, status_code=_status_code(exc))
+    return RedirectResponse(f"/printing/regions/{region_code}?notice=quota_set", status_code=303)
+
+
+def _priorities_view(
+    page: PageContext,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    values: Mapping[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ranks = queue.priorities(page.session)
+    ordered = sorted(ranks.items(), key=lambda item: (item[1], list(PrintCategory).index(item[0])))
+    shown = {f"rank_{category.value}": str(rank) for category, rank in ordered}
+    shown.update(values or {})
+    return page.render(
+        "printing/priorities.html",
+        status_code=status_code,
+        section="printing",
+        plabel=plabel,
+        categories=[category.value for category, _rank in ordered],
+        may_edit=page.user_principal.can(Permission.BLANKO_WRITE),
+        errors=errors or {},
+        values=shown,
+    )
+
+
+@router.get("/printing/priorities")
+def priorities_page(page: PrioritiesPage) -> Response:
+    return _priorities_view(page)
+
+
+@router.post("/printing/priorities")
+def priorities_action(page: CentralPage, form: FormData) -> Response:
+    page.check_csrf(form)
+    ranks: dict[str, int] = {}
+    problems: list[FieldProblem] = []
+    for category in PrintCategory:
+        field = f"rank_{category.value}"
+        raw = form.get(field, "").strip()
+        if raw.isdigit() and len(raw) <= 2:
+            ranks[category.value] = int(raw)
+        else:
+            problems.append(FieldProblem(field, "rank_range", "a rank must be a whole number from 1 to 99"))
+    try:
+        if problems:
+            raise ValidationFailed("the ranks are not valid", problems)
+        queue.set_priorities(page.session, ranks, actor=page.user_principal)
+    except FORM_ERRORS as exc:
+        # the service names a rank ``ranks.<CATEGORY>``; the form's field is ``rank_<CATEGORY>``
+        errors = {key.replace("ranks.", "rank_", 1): v for key, v in _refused(page, exc).items()}
+        return _priorities_view(page, errors=errors, values=form, status_code=_status_code(exc))
+    return RedirectResponse("/printing/priorities?notice=priorities_set", status_code=303)
 
 
 @router.post("/printing/regions/{region_code}/spoil")

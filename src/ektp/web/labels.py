@@ -185,6 +185,8 @@ RULE_MESSAGES: dict[str, str] = {
     "sex_mismatch": N_("The NIK does not match the sex (women have 40 added to the day)."),
     "required_one_parent": N_("Give the mother's or the father's NIK."),
     "village": N_("Choose a village."),
+    "rank_range": N_("Enter a whole number from 1 to 99."),
+    "quota_range": N_("Enter a whole number from 0 to 100000."),
 }
 
 #: Pydantic error types → our rule names.
