@@ -13,7 +13,7 @@ from ektp.config import Settings
 from ektp.models.enrollment import EnrollmentStatus as S
 from ektp.reissue import service
 from ektp.reissue.verification import synthetic_sample
-from tests.factories.auth import WebLogin, web_login
+from tests.factories.auth import WebLogin, auth_headers, web_login
 from tests.factories.enrollment import make_enrollment
 from tests.factories.population import make_resident
 from tests.suket.helpers import make_card
@@ -140,3 +140,41 @@ def test_decide_with_uploaded_file(client: TestClient, session: Session, login_a
     )
     assert done.status_code == 303, done.text
     assert 'data-verification="PASSED"' in client.get(f"/reissue/{req.id}", headers=HTML).text
+
+
+def test_synthetic_capture_cannot_pass_verification_where_not_allowed(
+    client: TestClient, session: Session, login_as: LoginAs
+) -> None:
+    """In service a synthetic capture "of this resident" would pass the 1:1 check for anyone:
+    it is neither offered nor accepted, on the form or in the API."""
+    login = login_as(Role.REGIONAL_OPERATOR, "32.04")
+    resident = make_resident(session)
+    make_enrollment(
+        session, resident, status=S.CARD_ISSUED, payload=write_cbeff(synthetic_sample(resident.id, 0))
+    )
+    make_card(session, resident)
+    req = service.create(
+        session,
+        resident_id=resident.id,
+        reason="DAMAGED",
+        evidence=[service.EvidenceItem("DAMAGED_CARD", "x")],
+        actor=_actor(session),
+    )
+    session.commit()
+    app_state = client.app.state  # type: ignore[attr-defined]
+    app_state.settings = app_state.settings.model_copy(update={"allow_synthetic_capture": False})
+    assert 'name="synthetic"' not in client.get(f"/reissue/{req.id}", headers=HTML).text
+    refused = client.post(
+        f"/reissue/{req.id}/decide", data={"csrf_token": login.csrf_token, "synthetic": "same"}, headers=HTML
+    )
+    assert refused.status_code == 422
+    assert "EKTP_ALLOW_SYNTHETIC_CAPTURE" in refused.text
+    api = client.post(
+        f"/api/v1/reissue-requests/{req.id}/decision",
+        json={"synthetic": "same"},
+        headers=auth_headers(session, Role.REGIONAL_OPERATOR, "32.04"),
+    )
+    assert api.status_code == 422, api.text
+    assert [(p["field"], p["rule"]) for p in api.json()["problems"]] == [("synthetic", "not_allowed")]
+    page = client.get(f"/reissue/{req.id}", headers=HTML).text
+    assert 'data-status="SUBMITTED"' in page

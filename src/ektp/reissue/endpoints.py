@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query
 
 from ektp.auth.dependencies import require
 from ektp.auth.permissions import Permission, Principal
-from ektp.dependencies import SessionDep
-from ektp.kit.errors import invalid
+from ektp.dependencies import SessionDep, SettingsDep
+from ektp.enrollment.capture import SYNTHETIC_REFUSED
+from ektp.kit.errors import ValidationFailed, invalid
 from ektp.reissue import schemas, service
 
 router = APIRouter(prefix="/reissue-requests", tags=["reissue"])
@@ -52,10 +53,13 @@ def get_request(request_id: int, session: SessionDep, principal: Reader) -> sche
 
 @router.post("/{request_id}/decision", response_model=schemas.ReissueOut)
 def decide(
-    request_id: int, body: schemas.DecisionIn, session: SessionDep, principal: Writer
+    request_id: int, body: schemas.DecisionIn, session: SessionDep, settings: SettingsDep, principal: Writer
 ) -> schemas.ReissueOut:
     capture: bytes | None = None
     if body.synthetic is not None:
+        if not settings.allow_synthetic_capture:
+            # a synthetic "same" capture would pass the 1:1 verification for anyone
+            raise ValidationFailed(SYNTHETIC_REFUSED.message, [SYNTHETIC_REFUSED])
         req = service.get_for(session, principal, request_id)
         capture = service.synthetic_capture(session, req, same_person=body.synthetic == "same")
     elif body.capture_base64:
