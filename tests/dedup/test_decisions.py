@@ -3,14 +3,18 @@ ENROLL_FAILURE for an unreadable or unusable capture; exactly one decision per r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ektp.abis.gallery.store import encode_templates
 from ektp.abis.types import BiometricSample
+from ektp.dedup.matcher import TOP_K, DedupMatcher, default_calibration
 from ektp.dedup.worker import Worker
 from ektp.models.dedup import DedupDecision, DedupJob
 from ektp.models.enrollment import CaptureFormat, EnrollmentStatusChange
-from tests.dedup.conftest import population, record, second_capture
+from tests.dedup.conftest import population, record, second_capture, thresholds
 
 
 def _decision(session: Session, enrollment_id: int) -> DedupDecision:
@@ -88,6 +92,45 @@ class TestSameBatch:
         assert _decision(session, again.id).matched_enrollment_id == first.id
         assert first.biometric_ref in worker.matcher.gallery
         assert again.biometric_ref in worker.matcher.gallery
+
+    def test_pending_recordings_are_searched_as_if_already_in_the_gallery(self, tmp_path: Path) -> None:
+        """With a gallery larger than the K1 shortlist, the search over gallery + pending gives
+        exactly what one gallery holding both gives (same hits, same scores, same order)."""
+        pop = population()
+        in_gallery = [(pop.reference_ids[i], pop.gallery[i]) for i in range(8, 20)]
+        pending = [
+            ("PENDING-7", pop.gallery[7]),
+            ("PENDING-3", pop.gallery[3]),
+            ("PENDING-5", pop.gallery[5]),
+        ]
+        opened = [
+            DedupMatcher.open(
+                tmp_path / name, calibration=default_calibration(), thresholds=thresholds(), candidates=4
+            )
+            for name in ("split", "whole")
+        ]
+        split, whole = opened
+        try:
+            split.gallery.insert_many(in_gallery)
+            for ref, sample in pending:
+                templates, code = split.gallery.prepare(sample)
+                split._pending.append((ref, templates, code))
+            whole.gallery.insert_many([*in_gallery, *pending])
+            for person in (7, 3, 9, 12):
+                probe = split.gallery.prepare(second_capture(person))
+                got = [(h.reference_id, round(h.score, 9)) for h in split._search(*probe)]
+                expected = whole.gallery.identify(probe, top_k=TOP_K, candidates=4)
+                assert got == [(h.reference_id, round(h.score, 9)) for h in expected], person
+            assert split._search(*split.gallery.prepare(second_capture(7)))[0].reference_id == "PENDING-7"
+            assert split.flush() == 3
+            assert "PENDING-3" in split.gallery
+            # stored from the search's own templates: the same as encoding the sample afresh
+            assert encode_templates(split.gallery.templates("PENDING-3")) == encode_templates(
+                whole.gallery.templates("PENDING-3")
+            )
+        finally:
+            for m in opened:
+                m.close()
 
 
 class TestDemographic:

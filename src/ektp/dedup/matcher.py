@@ -31,6 +31,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,7 +42,15 @@ from ektp.abis.formats.cbeff import read_cbeff
 from ektp.abis.formats.errors import FormatError
 from ektp.abis.formats.iso19794_2 import fmr_to_minutiae
 from ektp.abis.fusion import Calibration, calibration_from_dict, load_calibration
-from ektp.abis.gallery.persistent import Hit, PersistentGallery, default_encoder, score_templates
+from ektp.abis.gallery.persistent import (
+    Hit,
+    PersistentGallery,
+    default_encoder,
+    hamming_distances,
+    merge_hits,
+    score_templates,
+)
+from ektp.abis.gallery.store import encode_templates
 from ektp.abis.types import BiometricSample
 from ektp.config import Settings
 from ektp.kit.errors import DomainError
@@ -180,7 +190,8 @@ class DedupMatcher:
         self._master: Any = None
         self._master_loaded = False
         self.demographic = demographic
-        self._pending: list[tuple[str, BiometricSample, PreparedProbe]] = []
+        #: Searched but not yet in the gallery: (reference id, templates, stage-1 code).
+        self._pending: list[tuple[str, PreparedProbe, npt.NDArray[np.uint8]]] = []
 
     @classmethod
     def open(
@@ -222,8 +233,9 @@ class DedupMatcher:
         with self._lock:
             if not self._pending:
                 return 0
-            items = [(ref, sample) for ref, sample, _ in self._pending]
-            self.gallery.insert_many(items)
+            # the templates and codes made for the search, not made again from the samples
+            items = [(ref, encode_templates(templates), code) for ref, templates, code in self._pending]
+            self.gallery.insert_encoded_many(items)
             self._pending.clear()
             return len(items)
 
@@ -231,11 +243,27 @@ class DedupMatcher:
         with self._lock:
             self._pending.clear()
 
-    def _with_pending(self, probe: PreparedProbe, hits: list[Hit]) -> list[Hit]:
-        if not self._pending:
-            return hits
-        extra = score_templates(probe, [(ref, 0, tmpl) for ref, _, tmpl in self._pending], self.calibration)
-        return sorted([*hits, *extra], key=lambda h: (-h.score, h.reference_id))[:TOP_K]
+    def _search(self, probe: PreparedProbe, code: npt.NDArray[np.uint8]) -> list[Hit]:
+        """The ``TOP_K`` hits of the gallery and of the pending recordings together, exactly as
+        if the pending ones were already in the gallery: a pending recording reaches stage 2 only
+        when its stage-1 distance would have put it among the K₁ shortlist."""
+        shortlist = (
+            self.gallery.scan(probe, code, candidates=self.candidates)[0] if self.gallery.count() else []
+        )
+        if self._pending:
+            codes = np.stack([c for _, _, c in self._pending])
+            distances = hamming_distances(codes, code).tolist()
+            # a full shortlist admits only what is no farther than its farthest member
+            cutoff = max(h.stage1_distance for h in shortlist) if len(shortlist) >= self.candidates else None
+            near = [
+                (ref, int(d), templates)
+                for (ref, templates, _), d in zip(self._pending, distances, strict=True)
+                if cutoff is None or d <= cutoff
+            ]
+            shortlist = [*shortlist, *score_templates(probe, near, self.calibration)]
+        if not shortlist:
+            return []
+        return merge_hits([shortlist], candidates=self.candidates, top_k=TOP_K)
 
     def sync_removals(self, session: Session) -> int:
         """Delete from the gallery the recordings moved to REMOVED since the last call."""
@@ -288,8 +316,9 @@ class DedupMatcher:
     ) -> Verdict:
         """Search and decide (reads the database, writes only the gallery). With ``defer`` the
         recording's insertion into the gallery waits for :meth:`flush` (one durable write per
-        batch instead of one per recording); until then later probes are also compared with the
-        pending recordings, so two recordings of one person in one batch still meet."""
+        batch instead of one per recording); until then later probes also search the pending
+        recordings, as if they were in the gallery (:meth:`_search`), so two recordings of one
+        person in one batch still meet."""
         thresholds = {
             "upper": self.thresholds.duplicate,
             "lower": self.thresholds.adjudicate,
@@ -311,16 +340,11 @@ class DedupMatcher:
             # that worker threads of one process overlap this part
             prepared = self.gallery.prepare(sample)
             with self._lock:
-                hits = (
-                    self.gallery.identify(prepared, top_k=TOP_K, candidates=self.candidates)
-                    if self.gallery.count()
-                    else []
-                )
-                hits = self._with_pending(prepared[0], hits)
+                hits = self._search(*prepared)
                 if enrollment.biometric_ref not in self.gallery and all(
                     ref != enrollment.biometric_ref for ref, _, _ in self._pending
                 ):
-                    self._pending.append((enrollment.biometric_ref, sample, prepared[0]))
+                    self._pending.append((enrollment.biometric_ref, prepared[0], prepared[1]))
                     if not defer:
                         self.flush()
         except CaptureUnusable as exc:
