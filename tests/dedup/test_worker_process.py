@@ -4,13 +4,17 @@ cleanly; ``ektp dedup work --once`` and ``ektp dedup status`` run end to end."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from ektp.app import create_app
@@ -20,6 +24,7 @@ from ektp.db.migrate import upgrade
 from ektp.db.session import unit_of_work
 from ektp.dedup.cli import app
 from ektp.dedup.worker import start_background_worker
+from ektp.models.dedup import DedupDecision, DedupJob
 from ektp.models.enrollment import Enrollment
 from ektp.regions.service import load_regions
 from tests.dedup.conftest import population, record
@@ -110,3 +115,85 @@ def test_cli_work_once_and_status(scratch: tuple[str, Engine, Path], monkeypatch
         assert missing.exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_a_killed_worker_process_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ektp dedup work`` killed with SIGKILL in the middle of a batch: its claims run out, a
+    second worker retakes them, and every recording ends with exactly one decision (the gallery's
+    writer lock dies with the process)."""
+    url = f"sqlite:///{tmp_path / 'ektp.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with unit_of_work(engine) as session:
+            load_regions(session, village_provinces=("32",))
+            ids = [record(session, population().gallery[i]).id for i in range(4, 16)]
+        env = {
+            **os.environ,
+            "EKTP_DEDUP_GALLERY_DIR": str(tmp_path / "gallery"),
+            "EKTP_DEDUP_LEASE_SECONDS": "3",
+            "EKTP_DATA_DIR": str(tmp_path),
+        }
+        ektp = str(Path(sys.executable).with_name("ektp"))
+        doomed = subprocess.Popen(
+            [ektp, "dedup", "work", "--batch", "4", "--worker-id", "doomed", "--database-url", url],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not _claimed_by(engine, "doomed"):
+                time.sleep(0.05)
+            assert _claimed_by(engine, "doomed"), "the worker never claimed a batch"
+        finally:
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(timeout=30)
+        assert doomed.returncode == -signal.SIGKILL
+        with unit_of_work(engine) as session:
+            orphaned = session.scalars(
+                select(DedupJob.enrollment_id).where(
+                    DedupJob.state == "CLAIMED", DedupJob.claimed_by == "doomed"
+                )
+            ).all()
+        assert orphaned, "killed while holding a batch"
+
+        for name, value in env.items():
+            if name.startswith("EKTP_"):
+                monkeypatch.setenv(name, value)
+        from ektp.config import get_settings
+
+        get_settings.cache_clear()
+        try:
+            time.sleep(3.5)  # the dead worker's lease runs out
+            done = CliRunner().invoke(
+                app, ["work", "--once", "--batch", "20", "--worker-id", "heir", "--database-url", url]
+            )
+            assert done.exit_code == 0, done.output
+        finally:
+            get_settings.cache_clear()
+        with unit_of_work(engine) as session:
+            decisions = session.execute(
+                select(DedupDecision.enrollment_id, func.count()).group_by(DedupDecision.enrollment_id)
+            ).all()
+            assert sorted(enrollment_id for enrollment_id, _ in decisions) == sorted(ids)
+            assert {count for _, count in decisions} == {1}
+            statuses = session.scalars(select(Enrollment.status).where(Enrollment.id.in_(ids))).all()
+            assert set(statuses) == {"PRINT_READY_RECORD"}
+            jobs = session.scalars(select(DedupJob).where(DedupJob.enrollment_id.in_(orphaned))).all()
+            assert {job.state for job in jobs} == {"DONE"}
+            assert all(job.attempts >= 2 for job in jobs), "retaken after the lease ran out"
+    finally:
+        engine.dispose()
+
+
+def _claimed_by(engine: Engine, worker_id: str) -> bool:
+    with unit_of_work(engine) as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(DedupJob)
+                .where(DedupJob.state == "CLAIMED", DedupJob.claimed_by == worker_id)
+            )
+            or 0
+        ) > 0
