@@ -11,6 +11,8 @@ from ektp.abis.formats.cbeff import write_cbeff
 from ektp.auth.permissions import Role
 from ektp.config import Settings
 from ektp.models.enrollment import EnrollmentStatus as S
+from ektp.models.population import Resident
+from ektp.models.reissue import ReissueRequest
 from ektp.reissue import service
 from ektp.reissue.verification import synthetic_sample
 from tests.factories.auth import WebLogin, auth_headers, web_login
@@ -115,8 +117,8 @@ def _actor(session: Session):  # type: ignore[no-untyped-def]
     return operator(session)
 
 
-def test_decide_with_uploaded_file(client: TestClient, session: Session, login_as: LoginAs) -> None:
-    login = login_as(Role.REGIONAL_OPERATOR, "32.04")
+def _damaged_card_request(session: Session) -> tuple[Resident, ReissueRequest]:
+    """A resident with a capture on record and a card, and a DAMAGED re-issue request of theirs."""
     resident = make_resident(session)
     make_enrollment(
         session, resident, status=S.CARD_ISSUED, payload=write_cbeff(synthetic_sample(resident.id, 0))
@@ -129,6 +131,12 @@ def test_decide_with_uploaded_file(client: TestClient, session: Session, login_a
         evidence=[service.EvidenceItem("DAMAGED_CARD", "x")],
         actor=_actor(session),
     )
+    return resident, req
+
+
+def test_decide_with_uploaded_file(client: TestClient, session: Session, login_as: LoginAs) -> None:
+    login = login_as(Role.REGIONAL_OPERATOR, "32.04")
+    resident, req = _damaged_card_request(session)
     session.commit()
     fresh = write_cbeff(synthetic_sample(resident.id, 5))
     done = client.post(
@@ -148,18 +156,7 @@ def test_synthetic_capture_cannot_pass_verification_where_not_allowed(
     """In service a synthetic capture "of this resident" would pass the 1:1 check for anyone:
     it is neither offered nor accepted, on the form or in the API."""
     login = login_as(Role.REGIONAL_OPERATOR, "32.04")
-    resident = make_resident(session)
-    make_enrollment(
-        session, resident, status=S.CARD_ISSUED, payload=write_cbeff(synthetic_sample(resident.id, 0))
-    )
-    make_card(session, resident)
-    req = service.create(
-        session,
-        resident_id=resident.id,
-        reason="DAMAGED",
-        evidence=[service.EvidenceItem("DAMAGED_CARD", "x")],
-        actor=_actor(session),
-    )
+    _resident, req = _damaged_card_request(session)
     session.commit()
     app_state = client.app.state  # type: ignore[attr-defined]
     app_state.settings = app_state.settings.model_copy(update={"allow_synthetic_capture": False})
