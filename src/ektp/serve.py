@@ -164,5 +164,7 @@ def register_serve_commands(app: typer.Typer) -> None:
             from ektp.app import create_app
 
             # Recordings made in the browser are decided by a worker inside the web process.
-            served = settings.model_copy(update={"dedup_in_process_worker": True, "allow_synthetic_capture": True})
+            served = settings.model_copy(
+                update={"dedup_in_process_worker": True, "allow_synthetic_capture": True}
+            )
             uvicorn.run(create_app(served), host=host, port=port, log_level="warning")
