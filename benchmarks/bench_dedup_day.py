@@ -102,6 +102,7 @@ def main() -> int:
     ap.add_argument("--dup-rate", type=float, default=0.01, help="share of the day that are duplicates")
     ap.add_argument("--reference", type=int, default=300, help="recordings decided by the plain loop")
     ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1, help="evaluation threads of the worker")
     ap.add_argument("--candidates", type=int, default=50, help="stage-1 shortlist K1 per search")
     ap.add_argument("--db", default="", help="database URL (default: a fresh SQLite file in --work)")
     ap.add_argument("--no-demographic", action="store_true", help="skip the demographic check")
@@ -310,7 +311,9 @@ def main() -> int:
 
     # ---- the queue ------------------------------------------------------------------------------
     todo = args.day - len(ref_ids)
-    worker = Worker(engine, matcher, worker_id="bench-worker", batch=args.batch, lease_seconds=600)
+    worker = Worker(
+        engine, matcher, worker_id="bench-worker", batch=args.batch, lease_seconds=600, threads=args.threads
+    )
     cpu0, t0 = time.process_time(), time.perf_counter()
     with Progress(
         TextColumn("queue"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -360,7 +363,8 @@ def main() -> int:
     print()
     print(f"`{command}` — {platform.machine()}, nproc {os.cpu_count()}, load average "
           f"{load_start[0]:.1f} at start / {load_end[0]:.1f} at end; database {backend}; "
-          f"one worker process (faiss stage 1 on both cores), batch {args.batch}, K1 {args.candidates}, "
+          f"one worker process with {args.threads} evaluation thread(s) (faiss stage 1 on both cores), "
+          f"batch {args.batch}, K1 {args.candidates}, "
           f"demographic check {'off' if args.no_demographic else 'on'}.")  # fmt: skip
     print()
     print("| figure | value |")

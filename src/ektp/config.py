@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     dedup_gallery_dir: str = ""
     #: Run a dedup worker in a background thread of the web process (demo, single-node installs).
     dedup_in_process_worker: bool = False
+    #: Recordings a dedup worker evaluates at once (threads; the searches still take turns).
+    dedup_threads: int = Field(default=2, ge=1, le=16)
     #: Accept captures made by the synthetic generator (API ``synthetic``, the form's "synthetic
     #: capture"). Only for the demo and test installations: in service every capture must come
     #: from a capture device, so the default refuses them.

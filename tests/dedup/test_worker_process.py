@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +24,12 @@ from ektp.db.engine import make_engine
 from ektp.db.migrate import upgrade
 from ektp.db.session import unit_of_work
 from ektp.dedup.cli import app
-from ektp.dedup.worker import start_background_worker
+from ektp.dedup.matcher import DedupMatcher, default_calibration
+from ektp.dedup.worker import Worker, _Turnstile, start_background_worker
 from ektp.models.dedup import DedupDecision, DedupJob
 from ektp.models.enrollment import Enrollment
 from ektp.regions.service import load_regions
-from tests.dedup.conftest import population, record
+from tests.dedup.conftest import population, record, second_capture, thresholds
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +113,9 @@ def test_cli_work_once_and_status(scratch: tuple[str, Engine, Path], monkeypatch
         assert "jobs DONE" in shown.output
         refused = runner.invoke(app, ["work", "--batch", "0", "--database-url", url])
         assert refused.exit_code == 2
+        too_many = runner.invoke(app, ["work", "--threads", "0", "--database-url", url])
+        assert too_many.exit_code == 2
+        assert "--threads" in too_many.output
         missing = runner.invoke(app, ["retry", "999999", "--database-url", url])
         assert missing.exit_code == 2
     finally:
@@ -197,3 +202,52 @@ def _claimed_by(engine: Engine, worker_id: str) -> bool:
             )
             or 0
         ) > 0
+
+
+def test_threaded_evaluation_decides_as_one_thread_does(scratch: tuple[str, Engine, Path]) -> None:
+    """Two evaluation threads (each recording in its own transaction): the batch gets the
+    decisions one thread would give — the earlier recording of a person recorded twice in the
+    batch is PRR and the later one its DUPLICATE, an unreadable capture an ENROLL_FAILURE."""
+    _url, engine, root = scratch
+    matcher = DedupMatcher.open(root / "threaded", calibration=default_calibration(), thresholds=thresholds())
+    try:
+        with unit_of_work(engine) as session:
+            first = record(session, population().gallery[17]).id
+            others = [record(session, population().gallery[i]).id for i in (18, 19, 20)]
+            bad = record(session, payload=b"junk").id
+            again = record(session, second_capture(17)).id
+        worker = Worker(engine, matcher, worker_id="threaded", batch=10, threads=2)
+        result = worker.run_batch()
+        assert result.claimed == 6
+        assert result.decided == 6
+        assert _status(engine, first) == "PRINT_READY_RECORD"
+        assert [_status(engine, i) for i in others] == ["PRINT_READY_RECORD"] * 3
+        assert _status(engine, bad) == "ENROLL_FAILURE"
+        assert _status(engine, again) == "DUPLICATE_RECORD"
+        with unit_of_work(engine) as session:
+            matched = session.scalars(
+                select(DedupDecision.matched_enrollment_id).where(DedupDecision.enrollment_id == again)
+            ).one()
+        assert matched == first
+    finally:
+        matcher.close()
+
+
+def test_turnstile_lets_searches_through_in_claim_order() -> None:
+    turns = _Turnstile(4)
+    order: list[int] = []
+
+    def search(index: int) -> None:
+        if index == 2:
+            turns.done(index)  # failed before its search: must not hold the others up
+            return
+        with turns.turn(index):
+            order.append(index)
+
+    threads = [threading.Thread(target=search, args=(i,)) for i in (3, 1, 2, 0)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == [0, 1, 3]

@@ -42,11 +42,16 @@ def work(
     worker_id: str = typer.Option("", "--worker-id", help="Name in claims and history (default: host:pid)."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this long."),
     no_demographic: bool = typer.Option(False, "--no-demographic", help="Skip the demographic check."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="Recordings evaluated at once (default: EKTP_DEDUP_THREADS, 2)."
+    ),
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Take due jobs in batches and decide them (ABIS 1:N + demographic check)."""
     if batch < 1 or batch > 10_000:
         raise invalid("--batch", "range", "--batch must be between 1 and 10000")
+    if threads is not None and not 1 <= threads <= 16:
+        raise invalid("--threads", "range", "--threads must be between 1 and 16")
     settings = settings_from_cli(database_url)
     stop = threading.Event()
 
@@ -67,6 +72,7 @@ def work(
                 batch=batch,
                 worker_id=worker_id or new_worker_id(),
                 stop_event=stop,
+                **({"threads": threads} if threads is not None else {}),
             )
             with Progress(
                 SpinnerColumn(),

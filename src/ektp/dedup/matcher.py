@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -290,6 +291,12 @@ class DedupMatcher:
         record; later PRR decisions add their resident."""
         if self._master_loaded:
             return self._master
+        with self._lock:  # evaluation threads: one loads it, the others wait for it
+            if not self._master_loaded:
+                self._load_master(session)
+        return self._master
+
+    def _load_master(self, session: Session) -> None:
         from ektp.linkage.incremental import LinkedMaster
 
         master = LinkedMaster(None)
@@ -301,7 +308,6 @@ class DedupMatcher:
         if residents:
             master.load([resident_record(r) for r in residents])
         self._master, self._master_loaded = master, True
-        return master
 
     # -- one recording --------------------------------------------------------------------------
 
@@ -313,12 +319,14 @@ class DedupMatcher:
         capture: BiometricCapture | None,
         resident: Resident,
         defer: bool = False,
+        search_turn: AbstractContextManager[object] | None = None,
     ) -> Verdict:
         """Search and decide (reads the database, writes only the gallery). With ``defer`` the
         recording's insertion into the gallery waits for :meth:`flush` (one durable write per
         batch instead of one per recording); until then later probes also search the pending
         recordings, as if they were in the gallery (:meth:`_search`), so two recordings of one
-        person in one batch still meet."""
+        person in one batch still meet. ``search_turn`` is entered around the search: the
+        worker's evaluation threads use it to search in claim order."""
         thresholds = {
             "upper": self.thresholds.duplicate,
             "lower": self.thresholds.adjudicate,
@@ -339,7 +347,7 @@ class DedupMatcher:
             # templating and the stage-1 code are pure (no gallery state): outside the lock, so
             # that worker threads of one process overlap this part
             prepared = self.gallery.prepare(sample)
-            with self._lock:
+            with search_turn or contextlib.nullcontext(), self._lock:
                 hits = self._search(*prepared)
                 if enrollment.biometric_ref not in self.gallery and all(
                     ref != enrollment.biometric_ref for ref, _, _ in self._pending

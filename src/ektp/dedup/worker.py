@@ -1,8 +1,10 @@
 """The dedup worker loop, and a background-thread worker for the web process (demo).
 
 One batch: claim up to ``batch`` due jobs (one short transaction), apply gallery removals, then
-per job: read the recording and match it (one read transaction; SQLite runs in WAL mode, so this
-blocks no writer), then decide (one write transaction: :func:`ektp.dedup.service.record_decision`).
+per job: read the recording and match it (one read-only transaction; on SQLite it takes no write
+lock, so it blocks no writer), ``threads`` jobs at a time with their searches taking turns in claim
+order; then, in claim order, decide (one write transaction each:
+:func:`ektp.dedup.service.record_decision`).
 Leases are renewed as the batch goes; a stop request (SIGTERM, :meth:`BackgroundWorker.stop`)
 ends the batch after the current job and gives the untouched claims back.
 
@@ -19,8 +21,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -64,6 +67,11 @@ class Worker:
     max_attempts: int = 5
     backoff_seconds: float = 30.0
     stop_event: threading.Event = field(default_factory=threading.Event)
+    #: Recordings of a batch evaluated at once (threads of this process). Templating a probe
+    #: (numba, without the GIL), faiss's stage 1 and the database reads of one overlap another's;
+    #: the searches themselves still run one at a time in claim order. Decisions are written one by
+    #: one, in claim order, as with one thread.
+    threads: int = 1
     #: One transaction (default: a unit of work on ``engine``; tests pass their own session's).
     session_scope: Callable[[], AbstractContextManager[Session]] | None = None
 
@@ -72,16 +80,23 @@ class Worker:
             return self.session_scope()
         return unit_of_work(self.engine)
 
+    def read_transaction(self) -> AbstractContextManager[Session]:
+        """Evaluating a recording only reads: on SQLite no write lock, so evaluation threads
+        and the web process's writers do not wait for one another."""
+        if self.session_scope is not None:
+            return self.session_scope()
+        return unit_of_work(self.engine, read_only=True)
+
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine, matcher: DedupMatcher, **kw: object) -> Worker:
-        return cls(
-            engine,
-            matcher,
-            lease_seconds=settings.dedup_lease_seconds,
-            max_attempts=settings.dedup_max_attempts,
-            backoff_seconds=settings.dedup_backoff_seconds,
-            **kw,  # type: ignore[arg-type]
-        )
+        options: dict[str, object] = {
+            "lease_seconds": settings.dedup_lease_seconds,
+            "max_attempts": settings.dedup_max_attempts,
+            "backoff_seconds": settings.dedup_backoff_seconds,
+            "threads": settings.dedup_threads,
+            **kw,  # what the caller names wins over the settings
+        }
+        return cls(engine, matcher, **options)  # type: ignore[arg-type]
 
     def run_batch(self, on_decided: Callable[[str], None] | None = None) -> BatchResult:
         result = BatchResult()
@@ -98,6 +113,24 @@ class Worker:
             return result
         with self.transaction() as session:
             result.removed_from_gallery = self.matcher.sync_removals(session)
+        if self.threads > 1 and self.session_scope is None:
+            evaluated = self._evaluate_in_threads(claims, result)
+        else:
+            evaluated = self._evaluate_in_order(claims, result)
+        try:
+            self.matcher.flush()  # the batch's recordings into the gallery, one durable write
+        except Exception as exc:
+            self.matcher.discard_pending()
+            for claim, _, _ in evaluated:
+                self._fail(claim, f"gallery insert failed: {type(exc).__name__}: {exc}", result)
+            return result
+        for claim, verdict, resident in evaluated:
+            self._decide(claim, verdict, resident, result, on_decided)
+        return result
+
+    def _evaluate_in_order(
+        self, claims: list[queue.Claim], result: BatchResult
+    ) -> list[tuple[queue.Claim, Verdict, Resident]]:
         pending = list(claims)
         evaluated: list[tuple[queue.Claim, Verdict, Resident]] = []
         while pending:
@@ -112,22 +145,66 @@ class Worker:
             if pending and pending[0].lease_until.timestamp() - time.time() < self.lease_seconds / 2:
                 with self.transaction() as session:
                     pending = queue.renew(session, claims=pending, lease_seconds=self.lease_seconds)
-        try:
-            self.matcher.flush()  # the batch's recordings into the gallery, one durable write
-        except Exception as exc:
-            self.matcher.discard_pending()
-            for claim, _, _ in evaluated:
-                self._fail(claim, f"gallery insert failed: {type(exc).__name__}: {exc}", result)
-            return result
-        for claim, verdict, resident in evaluated:
-            self._decide(claim, verdict, resident, result, on_decided)
-        return result
+        return evaluated
+
+    def _evaluate_in_threads(
+        self, claims: list[queue.Claim], result: BatchResult
+    ) -> list[tuple[queue.Claim, Verdict, Resident]]:
+        """The batch's evaluations ``threads`` at a time, each in its own read transaction. The
+        searches take turns in claim order (:class:`_Turnstile`), so the outcome is the one a
+        single thread reaches: of two recordings of one person in the batch, the earlier-claimed
+        is searched first and the later one finds it among the pending recordings."""
+        turns = _Turnstile(len(claims))
+
+        def task(index: int, claim: queue.Claim) -> tuple[queue.Claim, Verdict, Resident] | str | None:
+            try:
+                if self.stop_event.is_set():
+                    return None  # not started: given back below
+                return self._evaluate_one(claim, search_turn=turns.turn(index))
+            finally:
+                turns.done(index)  # also when it failed or never reached its search
+
+        evaluated: list[tuple[queue.Claim, Verdict, Resident]] = []
+        unstarted: list[queue.Claim] = []
+        lease_until = min(c.lease_until for c in claims)
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="ektp-dedup") as pool:
+            futures = [pool.submit(task, i, claim) for i, claim in enumerate(claims)]
+            for i, (claim, future) in enumerate(zip(claims, futures, strict=True)):
+                outcome = future.result()
+                if outcome is None:
+                    unstarted.append(claim)
+                elif isinstance(outcome, str):
+                    self._fail(claim, outcome, result)
+                else:
+                    evaluated.append(outcome)
+                rest = [c for c, f in zip(claims[i + 1 :], futures[i + 1 :], strict=True) if not f.done()]
+                if rest and lease_until.timestamp() - time.time() < self.lease_seconds / 2:
+                    # the running evaluations only read their claim's recording id; a renewed
+                    # claim keeps its version, so the claims they hold stay valid for the decision
+                    with self.transaction() as session:
+                        renewed = queue.renew(session, claims=rest, lease_seconds=self.lease_seconds)
+                    if renewed:
+                        lease_until = min(c.lease_until for c in renewed)
+        if unstarted:
+            with self.transaction() as session:
+                queue.release(session, claims=unstarted)
+        return evaluated
 
     def _evaluate(
         self, claim: queue.Claim, result: BatchResult
     ) -> tuple[queue.Claim, Verdict, Resident] | None:
+        outcome = self._evaluate_one(claim)
+        if isinstance(outcome, str):
+            self._fail(claim, outcome, result)
+            return None
+        return outcome
+
+    def _evaluate_one(
+        self, claim: queue.Claim, search_turn: AbstractContextManager[object] | None = None
+    ) -> tuple[queue.Claim, Verdict, Resident] | str:
+        """Match one recording (a read transaction); an error comes back as its message."""
         try:
-            with self.transaction() as session:
+            with self.read_transaction() as session:
                 enrollment = session.get(Enrollment, claim.enrollment_id)
                 if enrollment is None:
                     raise LookupError(f"recording {claim.enrollment_id} does not exist")
@@ -135,12 +212,15 @@ class Worker:
                 resident = session.get(Resident, enrollment.resident_id)
                 assert resident is not None
                 verdict = self.matcher.evaluate(
-                    session, enrollment=enrollment, capture=capture, resident=resident, defer=True
+                    session,
+                    enrollment=enrollment,
+                    capture=capture,
+                    resident=resident,
+                    defer=True,
+                    search_turn=search_turn,
                 )
         except Exception as exc:
-            message = str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
-            self._fail(claim, message, result)
-            return None
+            return str(exc) if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         return claim, verdict, resident
 
     def _fail(self, claim: queue.Claim, message: str, result: BatchResult) -> None:
@@ -219,6 +299,34 @@ class Worker:
                     break
                 self.stop_event.wait(idle_sleep)
         return total
+
+
+class _Turnstile:
+    """Lets task ``i`` through only once tasks ``0 … i−1`` are done with their turn (searched,
+    failed, or stopped before searching): the searches of a batch run in claim order."""
+
+    def __init__(self, count: int) -> None:
+        self._finished = [False] * count
+        self._next = 0  # every task before this one is done
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def turn(self, index: int) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._next >= index)
+        try:
+            yield
+        finally:
+            self.done(index)
+
+    def done(self, index: int) -> None:
+        with self._changed:
+            if self._finished[index]:
+                return
+            self._finished[index] = True
+            while self._next < len(self._finished) and self._finished[self._next]:
+                self._next += 1
+            self._changed.notify_all()
 
 
 def _add(total: BatchResult, one: BatchResult) -> None:

@@ -303,7 +303,8 @@ class LinkedMaster:
         incoming = prepare_record(
             {**record, "record_id": record_id if record_id is not None else record.get("record_id")}, row=1
         )
-        return self._score_prepared(incoming)
+        with self._lock:  # one DuckDB connection: it refuses a second caller instead of waiting
+            return self._score_prepared(incoming)
 
     def _score_prepared(self, incoming: dict[str, Any]) -> list[Match]:
         rows = self._con.execute(self._scoring_sql, probe_keys(incoming)).fetchall()
