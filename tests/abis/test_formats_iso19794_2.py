@@ -248,23 +248,32 @@ class TestRoundTrip:
     @given(records_2011())
     def test_2011_record_written_as_2005_keeps_minutiae(self, record: FingerMinutiaeRecord) -> None:
         first = record.views[0]
-        views = tuple(
-            FingerView(
-                position=v.position,
-                minutiae=v.minutiae,
-                quality=80,
-                width=first.width,
-                height=first.height,
-                x_resolution=first.x_resolution,
-                y_resolution=first.y_resolution,
-                view_number=v.view_number % 16,
-                impression_type=v.impression_type % 16,
-                minutia_quality_present=True,
+        # 2005 has 4 bits for the view number: renumber each finger's views 0, 1, 2, ... (taking
+        # the 2011 numbers modulo 16 could give one finger the same number twice: 20 and 36)
+        next_view: dict[int, int] = {}
+        kept: list[FingerView] = []
+        for v in record.views:
+            if v.width > first.width or v.height > first.height or not np.all(v.minutiae.quality <= 100):
+                continue
+            number = next_view.get(int(v.position), 0)
+            if number > 0x0F:
+                continue
+            next_view[int(v.position)] = number + 1
+            kept.append(
+                FingerView(
+                    position=v.position,
+                    minutiae=v.minutiae,
+                    quality=80,
+                    width=first.width,
+                    height=first.height,
+                    x_resolution=first.x_resolution,
+                    y_resolution=first.y_resolution,
+                    view_number=number,
+                    impression_type=v.impression_type % 16,
+                    minutia_quality_present=True,
+                )
             )
-            for v in record.views
-            if v.width <= first.width and v.height <= first.height
-            and np.all(v.minutiae.quality <= 100)
-        )  # fmt: skip
+        views = tuple(kept)
         if not views:
             return
         back = read_fmr(write_fmr(FingerMinutiaeRecord(views=views), version="2005"))
