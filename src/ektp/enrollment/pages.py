@@ -21,7 +21,6 @@ from starlette.datastructures import UploadFile
 
 from ektp.abis.formats import write_cbeff
 from ektp.auth.permissions import Permission
-from ektp.config import Settings
 from ektp.enrollment import capture as cap
 from ektp.enrollment import service
 from ektp.kit.errors import (
@@ -408,15 +407,10 @@ def _record_view(
         traits=[(t, page.gettext(TRAIT_LABELS[t])) for t in cap.TRAITS],
         reasons=[(r, page.gettext(REASON_LABELS[r])) for r in cap.EXCEPTION_REASONS],
         rows=range(EXCEPTION_ROWS),
-        synthetic_allowed=_synthetic_allowed(page),
+        synthetic_allowed=page.settings.allow_synthetic_capture,
         values=values,
         errors=errors,
     )
-
-
-def _synthetic_allowed(page: PageContext) -> bool:
-    settings: Settings = page.request.app.state.settings
-    return settings.allow_synthetic_capture
 
 
 @router.get("/enrollment/record")
@@ -458,7 +452,7 @@ def record_submit(page: WritePage, upload: Upload) -> Response:
         if values[f"exc_trait_{i}"]
     ]
     capture: service.CaptureInput | None = None
-    if values["source"] == "synthetic" and not _synthetic_allowed(page):
+    if values["source"] == "synthetic" and not page.settings.allow_synthetic_capture:
         # The option is not offered there: only a hand-made request gets this far.
         problems.append(FieldProblem("capture", cap.SYNTHETIC_REFUSED.rule, cap.SYNTHETIC_REFUSED.message))
     elif values["source"] == "synthetic":

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from ektp.auth.permissions import Permission
-from ektp.config import Settings
 from ektp.enrollment.capture import SYNTHETIC_REFUSED
 from ektp.kit.errors import Conflict, DomainError, FieldProblem, InvalidState, NotFound, ValidationFailed
 from ektp.models.population import Resident
@@ -204,15 +203,10 @@ def _detail(
         needs_verification=service.needs_verification(page.session, req),
         threshold=VERIFY_THRESHOLD,
         may_write=page.user_principal.can(Permission.RESIDENT_WRITE),
-        synthetic_allowed=_synthetic_allowed(page),
+        synthetic_allowed=page.settings.allow_synthetic_capture,
         errors=errors or {},
         values={},
     )
-
-
-def _synthetic_allowed(page: PageContext) -> bool:
-    settings: Settings = page.request.app.state.settings
-    return settings.allow_synthetic_capture
 
 
 @router.get("/reissue/{request_id}")
@@ -228,7 +222,7 @@ async def reissue_decide(request_id: int, page: WritePage, form: FormData) -> Re
     capture = await upload.read() if isinstance(upload, UploadFile) else None
     try:
         synthetic = form.get("synthetic", "")
-        if synthetic and not capture and not _synthetic_allowed(page):
+        if synthetic and not capture and not page.settings.allow_synthetic_capture:
             # not offered there: only a hand-made request gets this far
             raise ValidationFailed(
                 SYNTHETIC_REFUSED.message,
