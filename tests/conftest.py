@@ -7,22 +7,21 @@ The suite runs on SQLite always, and on PostgreSQL too when ``EKTP_TEST_POSTGRES
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ektp.app import create_app
 from ektp.config import Settings
-from ektp.db.engine import make_engine, normalise_url
+from ektp.db.engine import make_engine
 from ektp.db.migrate import upgrade
 from ektp.dependencies import get_session
+from tests.scratch_postgres import create_database, drop_database
 
 #: Villages are loaded for these provinces only (the other levels are loaded in full), which keeps
 #: the per-session set-up to a few seconds.
@@ -30,23 +29,6 @@ TEST_VILLAGE_PROVINCES = ("31", "32")
 
 POSTGRES_URL = os.environ.get("EKTP_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-
-
-def _fresh_postgres_database(base_url: str) -> tuple[str, str]:
-    url = make_url(normalise_url(base_url))
-    name = f"ektp_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_postgres_database(base_url: str, name: str) -> None:
-    admin = create_engine(make_url(normalise_url(base_url)), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _seed_reference_data(engine: Engine) -> None:
@@ -68,7 +50,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         engine.dispose()
         yield url
         return
-    url, name = _fresh_postgres_database(POSTGRES_URL)
+    url, name = create_database(POSTGRES_URL, f"ektp_test_{os.getpid()}")
     try:
         upgrade(url)
         engine = make_engine(url)
@@ -76,7 +58,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         engine.dispose()
         yield url
     finally:
-        _drop_postgres_database(POSTGRES_URL, name)
+        drop_database(POSTGRES_URL, name)
 
 
 @pytest.fixture(scope="session")

@@ -42,13 +42,8 @@ def scratch_postgres(
     """
     if not POSTGRES_URL:
         pytest.skip(f"EKTP_TEST_POSTGRES_URL not set ({why})")
-    base = make_url(normalise_url(POSTGRES_URL))
-    name = f"ektp_{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url, name = create_database(POSTGRES_URL, f"ektp_{prefix}")
     try:
-        url = base.set(database=name).render_as_string(hide_password=False)
         upgrade(url)
         engine = make_engine(url, pool_size=pool_size)
         try:
@@ -60,6 +55,22 @@ def scratch_postgres(
         finally:
             engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(POSTGRES_URL, name)
+
+
+def create_database(base_url: str, prefix: str) -> tuple[str, str]:
+    """A new, empty database on ``base_url``'s server: (its URL, its name)."""
+    url = make_url(normalise_url(base_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(base_url: str, name: str) -> None:
+    admin = create_engine(make_url(normalise_url(base_url)), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -6,23 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ektp.audit import repository
 from ektp.audit.service import REQUEST_ID_KEY, record, snapshot, verify_chain
 from ektp.auth.permissions import SYSTEM, Principal, Role
-from ektp.db.engine import make_engine, normalise_url
+from ektp.db.engine import make_engine
 from ektp.db.migrate import upgrade
 from ektp.db.session import unit_of_work
 from ektp.models.audit import GENESIS_HASH, AuditEntry
+from tests.scratch_postgres import create_database, drop_database
 
 OPERATOR = Principal(user_id=12, username="siti", role=Role.REGIONAL_OPERATOR, region_code="32.04")
 
@@ -245,21 +244,14 @@ def scratch_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
         return
     if not POSTGRES_URL:
         pytest.skip("EKTP_TEST_POSTGRES_URL not set")
-    base = make_url(normalise_url(POSTGRES_URL))
-    name = f"ektp_audit_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url, name = create_database(POSTGRES_URL, "ektp_audit")
     try:
-        url = base.set(database=name).render_as_string(hide_password=False)
         upgrade(url)
         engine = make_engine(url)
         yield engine
         engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(POSTGRES_URL, name)
 
 
 class TestConcurrentAppends:
